@@ -1,0 +1,98 @@
+"""Reusable DSL blocks shared by the model definitions.
+
+Each block opens a name scope, so weights read ``conv13.bn.scale``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from netdsl import ActivationType, ElementWiseOperation, Network, Tensor, UnaryOperation
+
+
+def conv_bn_act(net: Network, x: Tensor, filters: int, size: int, stride: int = 1, *, scope: str,
+                batch_normalize: bool = True, activation: str = "leaky") -> Tensor:
+    """Darknet ``[convolutional]``: convolution, batch norm, activation.
+
+    Semantics: darknet src/convolutional_layer.c — padding ``size // 2`` when
+    ``pad=1``, batch norm ``scale * (x - mean) / sqrt(variance + 1e-5) + bias``
+    (no convolution bias then), leaky slope 0.1.
+
+    Args:
+        x: NCHW float tensor.
+        filters, size, stride: output channels, square kernel size, stride.
+        scope: name scope, e.g. ``conv13`` (darknet layer index).
+        batch_normalize: with batch norm; else the convolution has a bias.
+        activation: ``leaky`` or ``linear``.
+    Returns:
+        NCHW tensor (N, filters, H / stride, W / stride).
+    Weights declared: ``<scope>.conv.kernel`` (filters, C, size, size) KCRS;
+    ``<scope>.bn.{scale,bias,mean,variance}`` or ``<scope>.conv.bias``.
+    """
+    with net.scope(scope):
+        x = net.add_convolution_nd(x, filters, (size, size), stride_nd=stride, padding_nd=size // 2,
+                                   bias=not batch_normalize, name="conv").output
+        if batch_normalize:
+            x = net.add_batch_norm(x, eps=1e-5, name="bn").output
+        if activation == "leaky":
+            x = net.add_activation(x, ActivationType.LEAKY_RELU, alpha=0.1, name="leaky").output
+        elif activation != "linear":
+            raise ValueError(f"{scope}: unsupported darknet activation {activation!r}")
+    return x
+
+
+def yolo_decode(net: Network, head: Tensor, anchors, input_size: tuple[int, int], *, scope: str):
+    """Decode a darknet ``[yolo]`` head in the graph with native layers.
+
+    Semantics: darknet src/yolo_layer.c get_yolo_box. For cell (gx, gy) of a
+    G_h x G_w grid and anchor (aw, ah) in input pixels:
+    ``cx = (sigmoid(tx) + gx) * W / G_w``, ``cy = (sigmoid(ty) + gy) * H / G_h``,
+    ``w = exp(tw) * aw``, ``h = exp(th) * ah``;
+    class scores ``sigmoid(objectness) * sigmoid(class logit)``.
+
+    Args:
+        head: (N, A * (5 + classes), G_h, G_w) raw convolution output.
+        anchors: A pairs (aw, ah) in input pixels.
+        input_size: network input (H, W) in pixels.
+    Returns:
+        boxes (N, A * G_h * G_w, 4) as x1, y1, x2, y2 in input pixels, and
+        scores (N, A * G_h * G_w, classes) in [0, 1]; rows ordered anchor-major,
+        then row-major cells.
+    """
+    n, channels, gh, gw = head.shape
+    a = len(anchors)
+    k = channels // a
+    cells = a * gh * gw
+    height, width = input_size
+    with net.scope(scope):
+        t = net.add_shuffle(head, reshape_dims=(n, a, k, gh * gw), second_transpose=(0, 1, 3, 2),
+                            name="to_rows").output
+        t = net.add_shuffle(t, reshape_dims=(n, cells, k), name="flatten").output
+
+        def part(begin, size, name):
+            return net.add_slice(t, (0, 0, begin), (n, cells, size), (1, 1, 1), name=name).output
+
+        xy = net.add_activation(part(0, 2, "txy"), ActivationType.SIGMOID, name="sigmoid_xy").output
+        gy, gx = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=-1).astype(np.float32)
+        grid = np.tile(grid, (a, 1))[None]  # (1, cells, 2)
+        stride = np.array([width / gw, height / gh], np.float32).reshape(1, 1, 2)
+        cxy = _binary(net, xy, net.add_constant(grid.shape, grid, name="grid").output, "SUM", "add_grid")
+        cxy = _binary(net, cxy, net.add_constant(stride.shape, stride, name="cell_size").output, "PROD",
+                      "to_pixels")
+        anchor_wh = np.repeat(np.asarray(anchors, np.float32), gh * gw, axis=0)[None]  # (1, cells, 2)
+        wh = net.add_unary(part(2, 2, "twh"), UnaryOperation.EXP, name="exp_wh").output
+        wh = _binary(net, wh, net.add_constant(anchor_wh.shape, anchor_wh, name="anchors").output, "PROD",
+                     "anchor_wh")
+        half = _binary(net, wh, net.add_constant((1, 1, 1), np.full((1, 1, 1), 0.5, np.float32),
+                                                 name="half").output, "PROD", "half_wh")
+        x1y1 = _binary(net, cxy, half, "SUB", "x1y1")
+        x2y2 = _binary(net, cxy, half, "SUM", "x2y2")
+        boxes = net.add_concatenation([x1y1, x2y2], axis=2, name="boxes").output
+        obj = net.add_activation(part(4, 1, "tobj"), ActivationType.SIGMOID, name="sigmoid_obj").output
+        cls = net.add_activation(part(5, k - 5, "tcls"), ActivationType.SIGMOID, name="sigmoid_cls").output
+        scores = _binary(net, obj, cls, "PROD", "scores")
+    return boxes, scores
+
+
+def _binary(net, a, b, op, name):
+    return net.add_elementwise(a, b, ElementWiseOperation[op], name=name).output

@@ -1,0 +1,428 @@
+"""Network, ITensor-like Tensor, Layer and declared Weights: the graph netdsl builds.
+
+The graph mirrors TensorRT's INetworkDefinition: a Network owns Tensors and
+Layers in insertion (= topological) order. Layer constructors
+(``Network.add_convolution_nd`` ...) live in ``netdsl.layers``, one module per
+layer family; each infers output shapes and dtypes when the layer is added and
+raises :class:`NetworkDefinitionError` naming the layer's scoped name.
+
+Weights are declared by name and shape before their values exist (like
+TensorRT-LLM's ``Parameter``) and bound later from a weight store.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .dtypes import DataType, as_datatype
+from .enums import LayerType
+from .errors import NetworkDefinitionError, WeightsError
+
+
+class Tensor:
+    """A symbolic tensor of a Network, as TensorRT's ITensor.
+
+    Attributes:
+        name: unique name in the network (a layer's single output takes the
+            layer's scoped name; further outputs get ``:1``, ``:2`` ...).
+        shape: static dimensions, NCHW for images (tuple of ints).
+        dtype: DataType.
+        layer: producing Layer, or None for a network input.
+    """
+
+    __slots__ = ("network", "name", "shape", "dtype", "layer")
+
+    def __init__(self, network: "Network", name: str, shape, dtype: DataType, layer=None):
+        self.network = network
+        self.name = name
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = dtype
+        self.layer = layer
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def is_network_input(self) -> bool:
+        return self.layer is None
+
+    @property
+    def is_network_output(self) -> bool:
+        return self in self.network.outputs
+
+    def __repr__(self):
+        dims = "x".join(map(str, self.shape)) or "scalar"
+        return f"Tensor({self.name!r}, {dims}, {self.dtype.name})"
+
+
+class Weights:
+    """A named weight array declared by a layer: shape and dtype now, value later.
+
+    Attributes:
+        name: scoped name, e.g. ``conv0.conv.kernel``; also its HDF5 path.
+        shape: expected shape (e.g. KCRS for a convolution kernel).
+        dtype: DataType the values are stored in (float32 for learned weights).
+        value: the bound ``np.ndarray`` or None. The array is kept alive as long
+            as the Network, since TensorRT holds ``trt.Weights`` by reference
+            until the engine is built.
+    """
+
+    __slots__ = ("name", "shape", "dtype", "value")
+
+    def __init__(self, name: str, shape, dtype: DataType = DataType.FLOAT, value=None):
+        self.name = name
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = dtype
+        self.value = None
+        if value is not None:
+            self.bind(value)
+
+    @property
+    def is_bound(self) -> bool:
+        return self.value is not None
+
+    def check(self, value) -> str | None:
+        """Return why ``value`` does not fit (shape or dtype), or None if it does."""
+        value = np.asarray(value)
+        if value.shape != self.shape:
+            return f"{self.name}: expected shape {self.shape}, found {value.shape}"
+        if value.dtype != self.dtype.to_numpy():
+            return f"{self.name}: expected dtype {self.dtype.to_numpy().name}, found {value.dtype.name}"
+        return None
+
+    def bind(self, value) -> None:
+        """Bind an array; raises WeightsError on a shape or dtype mismatch."""
+        value = np.asarray(value)
+        problem = self.check(value)
+        if problem:
+            raise WeightsError(problem)
+        self.value = np.ascontiguousarray(value)
+
+    def __repr__(self):
+        state = "bound" if self.is_bound else "unbound"
+        return f"Weights({self.name!r}, {self.shape}, {self.dtype.name}, {state})"
+
+
+class DerivedWeights:
+    """Weights computed from other Weights once those are bound.
+
+    Example: a batch-norm helper stores ``scale``/``bias``/``mean``/``variance``
+    in the weight file, and its scale layer reads a derived ``scale`` and
+    ``shift``. Derived weights are never read from or written to a store.
+
+    Attributes:
+        name, shape, dtype: as Weights.
+        sources: the Weights it is computed from.
+        fn: ``fn(*source_arrays) -> np.ndarray`` of ``shape``.
+    """
+
+    __slots__ = ("name", "shape", "dtype", "sources", "fn", "_cache")
+
+    def __init__(self, name: str, shape, sources, fn, dtype: DataType = DataType.FLOAT):
+        self.name = name
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = dtype
+        self.sources = tuple(sources)
+        self.fn = fn
+        self._cache = None
+
+    @property
+    def is_bound(self) -> bool:
+        return all(s.is_bound for s in self.sources)
+
+    @property
+    def value(self):
+        if not self.is_bound:
+            return None
+        key = tuple(id(s.value) for s in self.sources)
+        if self._cache is None or self._cache[0] != key:
+            out = np.ascontiguousarray(self.fn(*(s.value for s in self.sources)), dtype=self.dtype.to_numpy())
+            assert out.shape == self.shape, (self.name, out.shape, self.shape)
+            self._cache = (key, out)
+        return self._cache[1]
+
+    def __repr__(self):
+        return f"DerivedWeights({self.name!r}, {self.shape}, from {[s.name for s in self.sources]})"
+
+
+class Layer:
+    """One layer of a Network, as TensorRT's ILayer.
+
+    Attributes are read-only and carry TensorRT's names (``stride_nd``,
+    ``num_groups``, ``first_transpose`` ...): read them as ``layer.stride_nd``.
+    Set them when adding the layer, so shapes are checked at once.
+    """
+
+    def __init__(self, network, type_: LayerType, name: str, inputs, attrs: dict, weights: dict):
+        object.__setattr__(self, "network", network)
+        object.__setattr__(self, "type", type_)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "inputs", tuple(inputs))
+        object.__setattr__(self, "outputs", [])
+        object.__setattr__(self, "attrs", dict(attrs))
+        object.__setattr__(self, "weights", dict(weights))
+
+    def __getattr__(self, key):
+        attrs = object.__getattribute__(self, "attrs")
+        if key in attrs:
+            return attrs[key]
+        raise AttributeError(f"{self.type.name} layer {self.name!r} has no attribute {key!r}")
+
+    def __setattr__(self, key, value):
+        raise AttributeError(f"layer {self.name!r}: attributes are fixed when the layer is added; "
+                             f"pass {key}=... to the add_* call")
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.outputs)
+
+    def get_input(self, index: int) -> Tensor:
+        return self.inputs[index]
+
+    def get_output(self, index: int) -> Tensor:
+        return self.outputs[index]
+
+    @property
+    def output(self) -> Tensor:
+        """The single output tensor (raises if the layer has several)."""
+        if len(self.outputs) != 1:
+            raise AttributeError(f"layer {self.name!r} has {len(self.outputs)} outputs; use get_output(i)")
+        return self.outputs[0]
+
+    def __repr__(self):
+        ins = ", ".join(t.name for t in self.inputs)
+        outs = ", ".join(f"{t.name}{list(t.shape)}" for t in self.outputs)
+        return f"<{self.type.name} {self.name!r}: ({ins}) -> ({outs})>"
+
+
+class Network:
+    """A network definition, as TensorRT's INetworkDefinition.
+
+    Layers are added with ``add_*`` methods named as TensorRT's (see
+    ``netdsl.layers``); each returns the new Layer. Names are scoped with
+    :meth:`scope`, so a layer added inside ``with net.scope("backbone")`` and
+    named ``conv3`` is ``backbone.conv3``.
+
+    Example::
+
+        net = Network("tiny")
+        x = net.add_input("images", DataType.FLOAT, (1, 3, 416, 416))
+        with net.scope("conv0"):
+            y = net.add_convolution_nd(x, 16, (3, 3), padding_nd=(1, 1), name="conv").output
+        net.mark_output(y)
+    """
+
+    def __init__(self, name: str = "network"):
+        self.name = name
+        self.layers: list[Layer] = []
+        self.inputs: list[Tensor] = []
+        self.outputs: list[Tensor] = []
+        self._weights: dict[str, Weights] = {}
+        self._names: set[str] = set()
+        self._tensor_names: set[str] = set()
+        self._scope: list[str] = []
+        self._counters: dict[str, int] = {}
+
+    # -- naming ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def scope(self, name: str):
+        """Context manager that prefixes layer and weight names with ``name.``."""
+        if not name or "." in name:
+            raise NetworkDefinitionError(f"scope name must be non-empty and contain no '.', got {name!r}")
+        self._scope.append(name)
+        try:
+            yield self
+        finally:
+            self._scope.pop()
+
+    def scoped_name(self, name: str) -> str:
+        return ".".join(self._scope + [name])
+
+    def _layer_name(self, name: str | None, type_: LayerType) -> str:
+        if name is None:
+            base = type_.name.lower()
+            count = self._counters.get(self.scoped_name(base), 0)
+            self._counters[self.scoped_name(base)] = count + 1
+            name = f"{base}{count}" if count else base
+            while self.scoped_name(name) in self._names:
+                count += 1
+                self._counters[self.scoped_name(base)] = count + 1
+                name = f"{base}{count}"
+        full = self.scoped_name(name)
+        if full in self._names:
+            raise NetworkDefinitionError(f"{full}: a layer of that name already exists in network {self.name!r}")
+        return full
+
+    # -- inputs and outputs -----------------------------------------------------
+    def add_input(self, name: str, dtype, shape) -> Tensor:
+        """Add a network input tensor.
+
+        Args:
+            name: tensor name (not scoped), used for feeds and engine bindings.
+            dtype: DataType (or NumPy dtype / name).
+            shape: static dims, e.g. ``(1, 3, 416, 416)`` for NCHW.
+        Raises:
+            NetworkDefinitionError: duplicate name or a non-positive dimension.
+        """
+        shape = tuple(int(d) for d in shape)
+        if any(d <= 0 for d in shape):
+            raise NetworkDefinitionError(f"input {name!r}: dimensions must be positive, got {shape}")
+        if name in self._tensor_names:
+            raise NetworkDefinitionError(f"input {name!r}: a tensor of that name already exists")
+        tensor = Tensor(self, name, shape, as_datatype(dtype))
+        self._tensor_names.add(name)
+        self.inputs.append(tensor)
+        return tensor
+
+    def mark_output(self, tensor: Tensor, name: str | None = None) -> Tensor:
+        """Mark a tensor as a network output, optionally renaming it."""
+        self._check_own(tensor, "mark_output")
+        if name is not None and name != tensor.name:
+            if name in self._tensor_names:
+                raise NetworkDefinitionError(f"mark_output: a tensor named {name!r} already exists")
+            self._tensor_names.discard(tensor.name)
+            self._tensor_names.add(name)
+            tensor.name = name
+        if tensor not in self.outputs:
+            self.outputs.append(tensor)
+        return tensor
+
+    def unmark_output(self, tensor: Tensor) -> None:
+        self.outputs.remove(tensor)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    def get_layer(self, index: int) -> Layer:
+        return self.layers[index]
+
+    def layer(self, name: str) -> Layer:
+        """The layer with this scoped name (KeyError if none)."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"network {self.name!r} has no layer {name!r}")
+
+    def tensor(self, name: str) -> Tensor:
+        """The tensor with this name (KeyError if none)."""
+        for t in self.inputs:
+            if t.name == name:
+                return t
+        for layer in self.layers:
+            for t in layer.outputs:
+                if t.name == name:
+                    return t
+        raise KeyError(f"network {self.name!r} has no tensor {name!r}")
+
+    # -- weights ----------------------------------------------------------------
+    def declare_weights(self, layer_name: str, role: str, shape, dtype=DataType.FLOAT, value=None) -> Weights:
+        """Declare the weights ``<layer_name>.<role>`` (value may come later from a store)."""
+        full = f"{layer_name}.{role}"
+        if full in self._weights:
+            raise NetworkDefinitionError(f"{layer_name}: weights {full!r} declared twice")
+        weights = Weights(full, shape, as_datatype(dtype))
+        if value is not None:
+            try:
+                weights.bind(value)
+            except WeightsError as exc:
+                raise NetworkDefinitionError(f"{layer_name}: {role} does not fit: {exc}") from None
+        self._weights[full] = weights
+        return weights
+
+    def weights(self) -> dict[str, Weights]:
+        """All declared weights by scoped name, in declaration order."""
+        return dict(self._weights)
+
+    def unbound_weights(self) -> list[str]:
+        return [name for name, w in self._weights.items() if not w.is_bound]
+
+    def bind_weights(self, arrays: Mapping[str, np.ndarray], source: str = "weights") -> None:
+        """Bind every declared, still unbound Weights from ``arrays``.
+
+        Strict: a missing name, an unexpected name, a wrong shape and a wrong
+        dtype are all collected and reported together.
+
+        Args:
+            arrays: mapping scoped name -> array (e.g. a :class:`WeightStore`).
+            source: what the arrays came from (a file path), for the message.
+        Raises:
+            WeightsError: listing every problem, naming ``source``.
+        """
+        wanted = {n: w for n, w in self._weights.items() if not w.is_bound}
+        names = set(arrays.keys())
+        missing = [n for n in wanted if n not in names]
+        unexpected = sorted(n for n in names if n not in wanted)
+        mismatched = []
+        for name, w in wanted.items():
+            if name in names:
+                problem = w.check(arrays[name])
+                if problem:
+                    mismatched.append(problem)
+        if missing or unexpected or mismatched:
+            parts = []
+            if missing:
+                parts.append(f"missing (required but not provided): {', '.join(missing)}")
+            if unexpected:
+                parts.append(f"unexpected (provided but not required): {', '.join(unexpected)}")
+            if mismatched:
+                parts.append(f"mismatched: {'; '.join(mismatched)}")
+            raise WeightsError(f"{source} does not fit network {self.name!r}: " + " | ".join(parts))
+        for name, w in wanted.items():
+            w.bind(arrays[name])
+
+    # -- layers -----------------------------------------------------------------
+    def _check_own(self, tensor, where: str) -> None:
+        if not isinstance(tensor, Tensor):
+            raise NetworkDefinitionError(f"{where}: expected a netdsl Tensor, found {type(tensor).__name__}")
+        if tensor.network is not self:
+            raise NetworkDefinitionError(f"{where}: tensor {tensor.name!r} belongs to network "
+                                         f"{tensor.network.name!r}, not {self.name!r}")
+
+    def begin_layer(self, type_: LayerType, name: str | None, inputs: Iterable[Tensor]) -> str:
+        """Resolve a new layer's scoped name and check its inputs belong here."""
+        full = self._layer_name(name, type_)
+        for i, t in enumerate(inputs):
+            if t is not None:
+                self._check_own(t, f"{full} input {i}")
+        return full
+
+    def append_layer(self, type_: LayerType, name: str, inputs, outputs, attrs=None, weights=None) -> Layer:
+        """Create and append a Layer with outputs given as ``(shape, dtype)`` pairs.
+
+        Called by the constructors in ``netdsl.layers`` once they have
+        validated inputs and inferred output shapes.
+        """
+        layer = Layer(self, type_, name, inputs, attrs or {}, weights or {})
+        for i, (shape, dtype) in enumerate(outputs):
+            tname = name if i == 0 else f"{name}:{i}"
+            if tname in self._tensor_names:
+                raise NetworkDefinitionError(f"{name}: output tensor name {tname!r} is already used")
+            self._tensor_names.add(tname)
+            layer.outputs.append(Tensor(self, tname, shape, as_datatype(dtype), layer))
+        self._names.add(name)
+        self.layers.append(layer)
+        return layer
+
+    def __repr__(self):
+        return (f"Network({self.name!r}: {len(self.inputs)} inputs, {len(self.layers)} layers, "
+                f"{len(self.outputs)} outputs, {len(self._weights)} weights)")
+
+
+def network_method(fn):
+    """Attach a layer constructor ``fn(network, ...)`` to Network as a method.
+
+    Used by the modules of ``netdsl.layers``: each layer family defines its
+    ``add_*`` function in its own file, and this makes it ``Network.add_*``.
+    """
+    if hasattr(Network, fn.__name__):
+        raise RuntimeError(f"Network.{fn.__name__} defined twice")
+    setattr(Network, fn.__name__, fn)
+    return fn

@@ -1,0 +1,37 @@
+"""concatenation: ``Network.add_concatenation`` (TensorRT IConcatenationLayer).
+
+Semantics: TensorRT API reference, IConcatenationLayer: inputs of equal rank
+and dtype, equal in every dim but ``axis``. netdsl requires ``axis``:
+TensorRT's default (rank - 3, or 0) silently concatenates the wrong dim.
+"""
+from __future__ import annotations
+
+from ..graph.enums import LayerType
+from ..graph.network import network_method
+from ._checks import check_axis, fail
+
+
+@network_method
+def add_concatenation(self, inputs, *, axis: int, name=None):
+    """Concatenate tensors along ``axis`` (1 = channels for NCHW).
+
+    Returns:
+        Layer with one output; the axis dim is the inputs' sum.
+    Raises:
+        NetworkDefinitionError: no inputs, rank/dtype/dim mismatch, bad axis.
+    """
+    inputs = list(inputs)
+    name = self.begin_layer(LayerType.CONCATENATION, name, inputs)
+    if not inputs:
+        fail(name, "needs at least one input")
+    first = inputs[0]
+    axis = check_axis(name, axis, first.ndim)
+    for t in inputs[1:]:
+        if t.dtype != first.dtype:
+            fail(name, f"input {t.name!r} is {t.dtype.name}, expected {first.dtype.name} like {first.name!r}")
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            fail(name, f"input {t.name!r} has shape {t.shape}; expected {first.shape} except on axis {axis} "
+                       f"(like {first.name!r})")
+    shape = list(first.shape)
+    shape[axis] = sum(t.shape[axis] for t in inputs)
+    return self.append_layer(LayerType.CONCATENATION, name, inputs, [(tuple(shape), first.dtype)], dict(axis=axis))

@@ -1,0 +1,12 @@
+"""Reference kernel for CONCATENATION (TensorRT IConcatenationLayer)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph.enums import LayerType
+from .registry import kernel
+
+
+@kernel(LayerType.CONCATENATION)
+def concatenation(layer, *inputs):
+    return np.concatenate(inputs, axis=layer.axis)

@@ -1,0 +1,60 @@
+"""Reference kernel for CONVOLUTION (TensorRT IConvolutionLayer): grouped N-d
+cross-correlation by im2col + one matrix product per (batch, group)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..graph.enums import LayerType
+from .registry import kernel
+
+
+def windows(x, kernel_size, stride, dilation, pre, post, out_spatial, pad_value=0.0):
+    """Strided window view of padded NC* input: shape (N, C, *out_spatial, *kernel_size)."""
+    n = len(kernel_size)
+    if any(pre) or any(post):
+        x = np.pad(x, [(0, 0), (0, 0)] + list(zip(pre, post)), constant_values=pad_value)
+    dk = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
+    view = sliding_window_view(x, dk, axis=tuple(range(2, 2 + n)))
+    index = (slice(None), slice(None))
+    index += tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out_spatial, stride))
+    index += tuple(slice(None, None, d) for d in dilation)
+    return view[index]
+
+
+def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial):
+    """x (N, C, *S) float32, w (K, C/groups, *R) -> (N, K, *out_spatial) float32."""
+    n_batch, channels = x.shape[:2]
+    k_out, cg = w.shape[:2]
+    ksize = w.shape[2:]
+    n = len(ksize)
+    kg = k_out // groups
+    out = np.empty((n_batch, k_out, math.prod(out_spatial)), np.float32)
+    pointwise = all(k == 1 for k in ksize) and all(s == 1 for s in stride) and not any(pre) and not any(post)
+    if not pointwise:
+        view = windows(x, ksize, stride, dilation, pre, post, out_spatial)
+        order = (0, 1) + tuple(range(2 + n, 2 + 2 * n)) + tuple(range(2, 2 + n))
+        view = view.transpose(order)  # (N, C, *R, *O)
+    w2 = w.reshape(groups, kg, -1).astype(np.float32, copy=False)
+    for i in range(n_batch):
+        for g in range(groups):
+            if pointwise:
+                cols = x[i, g * cg:(g + 1) * cg].reshape(cg, -1)
+            else:
+                cols = view[i, g * cg:(g + 1) * cg].reshape(cg * math.prod(ksize), -1)
+            np.matmul(w2[g], cols, out=out[i, g * kg:(g + 1) * kg])
+    out = out.reshape((n_batch, k_out) + tuple(out_spatial))
+    if b is not None:
+        out += b.reshape((1, k_out) + (1,) * n)
+    return out
+
+
+@kernel(LayerType.CONVOLUTION)
+def convolution(layer, x):
+    w = layer.weights["kernel"].value
+    b = layer.weights["bias"].value if "bias" in layer.weights else None
+    out_spatial = layer.outputs[0].shape[2:]
+    return convolve(x.astype(np.float32, copy=False), w, b, layer.stride_nd, layer.dilation_nd,
+                    layer.pre_padding, layer.post_padding, layer.num_groups, out_spatial)
