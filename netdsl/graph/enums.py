@@ -62,3 +62,21 @@ ResizeRoundMode = _members("ResizeRoundMode", ["HALF_UP", "HALF_DOWN", "FLOOR", 
 
 SampleMode = _members("SampleMode", ["STRICT_BOUNDS", "WRAP", "CLAMP", "FILL", "REFLECT"])
 SampleMode.__doc__ = "``trt.SampleMode`` (slice out-of-bounds modes)."
+
+ReduceOperation = _members("ReduceOperation", ["SUM", "PROD", "MAX", "MIN", "AVG"])
+
+TopKOperation = _members("TopKOperation", ["MAX", "MIN"])
+
+GatherMode = _members("GatherMode", ["DEFAULT", "ELEMENT", "ND"])
+
+ScatterMode = _members("ScatterMode", ["ELEMENT", "ND"])
+
+MatrixOperation = _members("MatrixOperation", ["NONE", "TRANSPOSE", "VECTOR"])
+
+CumulativeOperation = _members("CumulativeOperation", ["SUM"])
+
+RNNOperation = _members("RNNOperation", ["RELU", "TANH", "LSTM", "GRU"])
+RNNOperation.__doc__ = "Cell type of a recurrent layer, as TensorRT 8's ``trt.RNNOperation``."
+
+RNNDirection = _members("RNNDirection", ["UNIDIRECTION", "BIDIRECTION"])
+RNNDirection.__doc__ = "As TensorRT 8's ``trt.RNNDirection``."
