@@ -1,0 +1,120 @@
+"""Convert darknet ``.cfg`` + ``.weights`` into a netdsl HDF5 weight store.
+
+The ``.weights`` file (darknet src/parser.c ``load_weights_upto``,
+little-endian) is a header, then every convolutional layer's float32 values
+in layer order:
+
+* header: int32 major, minor, revision; then ``seen`` (images seen in
+  training) as uint64 if ``major*10 + minor >= 2`` and major, minor < 1000,
+  else uint32 — 20 or 16 bytes in all;
+* per [convolutional] section (``load_convolutional_weights``): biases (K);
+  if batch_normalize: scales (K), rolling_mean (K), rolling_variance (K);
+  then the kernel, K x C/groups x size x size (already KCRS).
+
+Output names (a contract with models/yolov3_tiny.py), for the convolutional
+section of darknet layer index i:
+
+* ``conv{i}.conv.kernel``: (K, C/groups, size, size) float32, layout "KCRS";
+* with batch_normalize: ``conv{i}.bn.scale``, ``conv{i}.bn.bias`` (darknet's
+  biases are the batch-norm shift then), ``conv{i}.bn.mean``,
+  ``conv{i}.bn.variance``, each (K,);
+* without: ``conv{i}.conv.bias`` (K,).
+
+The float count must match the cfg exactly: a truncated file, or one with
+floats left over (weights of another cfg), is an error and nothing is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from ..graph.errors import WeightsFileError
+from .darknet_cfg import ConvParams, conv_parameter_shapes, parse_cfg
+from .hdf5 import save_weights
+
+# darknet role -> (sub-layer, netdsl role), with and without batch_normalize.
+_NAMES_BN = {"biases": ("bn", "bias"), "scales": ("bn", "scale"), "rolling_mean": ("bn", "mean"),
+             "rolling_variance": ("bn", "variance"), "weights": ("conv", "kernel")}
+_NAMES_PLAIN = {"biases": ("conv", "bias"), "weights": ("conv", "kernel")}
+
+
+def read_darknet_header(data: bytes, path: str = "<weights>") -> tuple[tuple[int, int, int], int, int]:
+    """Decode a .weights header.
+
+    Returns:
+        ((major, minor, revision), seen, header_size_in_bytes).
+    Raises:
+        WeightsFileError: the data is shorter than the header.
+    """
+    if len(data) < 12:
+        raise WeightsFileError(f"darknet weights {path} is {len(data)} bytes, shorter than its "
+                               f"12-byte version header")
+    major, minor, revision = (int(v) for v in np.frombuffer(data, "<i4", 3))
+    wide = major * 10 + minor >= 2 and major < 1000 and minor < 1000
+    size = 20 if wide else 16
+    if len(data) < size:
+        raise WeightsFileError(f"darknet weights {path} is {len(data)} bytes, shorter than its {size}-byte "
+                               f"header (version {major}.{minor}.{revision})")
+    seen = int(np.frombuffer(data, "<u8" if wide else "<u4", 1, 12)[0])
+    return (major, minor, revision), seen, size
+
+
+def darknet_weight_name(conv: ConvParams, role: str) -> str:
+    """netdsl name of one darknet parameter, e.g. ``conv0.bn.scale``."""
+    sub, leaf = (_NAMES_BN if conv.batch_normalize else _NAMES_PLAIN)[role]
+    return f"conv{conv.section.index}.{sub}.{leaf}"
+
+
+def convert_darknet(cfg_path, weights_path, out_path) -> dict:
+    """Convert darknet weights to a netdsl HDF5 store (see the module docstring).
+
+    Args:
+        cfg_path: darknet .cfg describing the network.
+        weights_path: darknet .weights with values for exactly that cfg.
+        out_path: HDF5 file to write (atomically; its directory must exist).
+    Returns:
+        summary dict: ``conv_layers`` (int), ``tensors`` (int), ``floats``
+        (float32 values read), ``version`` ((major, minor, revision)),
+        ``seen`` (int), ``header_bytes`` (int), ``md5`` (of the .weights), ``out_path`` (str).
+    Raises:
+        WeightsFileError: unreadable or malformed cfg, a .weights file shorter
+            than its header, a float count different from the cfg's (message
+            names both files and both counts), or a failed write. Nothing is
+            written in any error case.
+    """
+    cfg_path, weights_path, out_path = os.fspath(cfg_path), os.fspath(weights_path), os.fspath(out_path)
+    convs = conv_parameter_shapes(parse_cfg(cfg_path))
+    try:
+        with open(weights_path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise WeightsFileError(f"cannot read darknet weights {weights_path}: {exc.strerror or exc}") from None
+    version, seen, offset = read_darknet_header(data, weights_path)
+    needed = sum(c.count for c in convs)
+    body = len(data) - offset
+    if body != 4 * needed:
+        present = f"{body // 4:,} floats" + (f" and {body % 4} stray bytes" if body % 4 else "")
+        hint = "truncated?" if body < 4 * needed else "weights of a different cfg?"
+        raise WeightsFileError(f"darknet weights {weights_path} do not fit {cfg_path}: the cfg needs "
+                               f"{needed:,} floats after the {offset}-byte header, the file holds {present} "
+                               f"({hint})")
+    floats = np.frombuffer(data, "<f4", needed, offset).astype(np.float32)
+    arrays, layouts, pos = {}, {}, 0
+    for conv in convs:
+        for role, shape in conv.params:
+            n = int(np.prod(shape))
+            name = darknet_weight_name(conv, role)
+            arrays[name] = floats[pos:pos + n].reshape(shape)
+            pos += n
+            if role == "weights":
+                layouts[name] = "KCRS"
+    md5 = hashlib.md5(data).hexdigest()
+    cfg_name = os.path.basename(cfg_path)
+    source = f"darknet {os.path.basename(weights_path)} (md5 {md5}) with {cfg_name}"
+    attrs = {"darknet_version": ".".join(map(str, version)), "darknet_seen": seen, "darknet_cfg": cfg_name}
+    save_weights(out_path, arrays, source=source, network=os.path.splitext(cfg_name)[0],
+                 layouts=layouts, attrs=attrs)
+    return {"conv_layers": len(convs), "tensors": len(arrays), "floats": needed, "version": version,
+            "seen": seen, "header_bytes": offset, "md5": md5, "out_path": out_path}

@@ -1,0 +1,98 @@
+"""YOLOv3-tiny end to end against OpenCV DNN's darknet importer (the oracle).
+
+Both get the same input blob (netdsl's plain-resize preprocessing); OpenCV's
+decoded ``yolo`` rows go through the same NMS as ours.
+"""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cv2  # noqa: E402  (oracle; part of the test extra)
+
+from models.yolov3_tiny import CLASS_NAMES, build_network  # noqa: E402
+from netdsl.cli import main  # noqa: E402
+from netdsl.detection import detect_from_outputs, load_image, preprocess  # noqa: E402
+from netdsl.detection.nms import iou  # noqa: E402
+from netdsl.reference import execute  # noqa: E402
+from netdsl.weights import load_weights  # noqa: E402
+
+IMAGES = ["dog.jpg", "person.jpg", "horses.jpg"]
+WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "yolov3-tiny.h5"
+
+
+@pytest.fixture(scope="module")
+def opencv_net(shared_data):
+    d = shared_data / "darknet"
+    net = cv2.dnn.readNetFromDarknet(str(d / "cfg" / "yolov3-tiny.cfg"), str(d / "weights" / "yolov3-tiny.weights"))
+    net.enableWinograd(False)
+    return net
+
+
+@pytest.fixture(scope="module")
+def netdsl_net():
+    net = build_network()
+    load_weights(net, WEIGHTS)
+    return net
+
+
+def opencv_forward(net, blob):
+    net.setInput(blob)
+    names = ["conv_15", "conv_22"] + list(net.getUnconnectedOutLayersNames())
+    heads = net.forward(names)
+    return heads[0], heads[1], np.concatenate(heads[2:])
+
+
+def opencv_detections(rows, image_shape):
+    """OpenCV rows (cx, cy, w, h as input fractions, objectness, class scores) -> Detections."""
+    cxcy, wh = rows[:, 0:2] * 416, rows[:, 2:4] * 416
+    boxes = np.concatenate([cxcy - wh / 2, cxcy + wh / 2], axis=1)
+    h, w = image_shape[:2]
+    return detect_from_outputs(boxes, rows[:, 5:], CLASS_NAMES, 0.25, 0.45, (w / 416, h / 416))
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_raw_heads_match_opencv(image, shared_data, opencv_net, netdsl_net):
+    blob = preprocess(load_image(shared_data / "darknet" / "images" / image), (416, 416))
+    ours = execute(netdsl_net, {"images": blob}, outputs=["conv15.conv", "conv22.conv"])
+    head1, head2, _ = opencv_forward(opencv_net, blob)
+    for name, theirs in (("conv15.conv", head1), ("conv22.conv", head2)):
+        assert ours[name].shape == theirs.shape
+        rel = np.abs(ours[name] - theirs).max() / np.abs(theirs).max()
+        assert rel < 1e-4, (name, rel)
+
+
+def test_cli_detections_match_opencv(shared_data, opencv_net, capsys):
+    paths = [str(shared_data / "darknet" / "images" / name) for name in IMAGES]
+    assert main(["detect", "yolov3-tiny", "--weights", str(WEIGHTS), *paths, "--backend", "reference",
+                 "--json"]) == 0
+    ours = json.loads(capsys.readouterr().out)
+    assert {d["image"] for d in ours} == set(paths)
+    for path in paths:
+        image = load_image(path)
+        _, _, rows = opencv_forward(opencv_net, preprocess(image, (416, 416)))
+        theirs = opencv_detections(rows, image.shape)
+        mine = [d for d in ours if d["image"] == path]
+        assert theirs, f"OpenCV found nothing in {path}"
+        assert sorted(d["class_id"] for d in mine) == sorted(d.class_id for d in theirs), path
+        for t in theirs:
+            same_class = [d for d in mine if d["class_id"] == t.class_id]
+            best = max(same_class, key=lambda d: iou(np.array(t.box), np.array([d["box"]]))[0])
+            assert iou(np.array(t.box), np.array([best["box"]]))[0] >= 0.99, (path, t)
+            assert abs(best["confidence"] - t.confidence) <= 1e-3, (path, t, best)
+            assert best["class_name"] == t.class_name
+
+
+def test_dog_known_answer(shared_data, netdsl_net):
+    """The data README's OpenCV result on dog.jpg: dog 0.83, car 0.73, truck 0.58, bicycle ~0.38."""
+    image = load_image(shared_data / "darknet" / "images" / "dog.jpg")
+    out = execute(netdsl_net, {"images": preprocess(image, (416, 416))})
+    h, w = image.shape[:2]
+    found = detect_from_outputs(out["boxes"][0], out["scores"][0], CLASS_NAMES, 0.25, 0.45, (w / 416, h / 416))
+    best = {}
+    for d in found:
+        best.setdefault(d.class_name, d.confidence)
+    assert set(best) == {"dog", "car", "truck", "bicycle"}
+    for name, conf in {"dog": 0.83, "car": 0.73, "truck": 0.58, "bicycle": 0.38}.items():
+        assert abs(best[name] - conf) < 0.02, (name, best[name])

@@ -1,0 +1,121 @@
+"""The ``netdsl`` command line: the main job through the installed console script, and
+every bad input giving one line on stderr, a non-zero exit and no output file."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WEIGHTS = REPO / "weights" / "yolov3-tiny.h5"
+NETDSL = shutil.which("netdsl", path=str(Path(sys.executable).parent)) or "netdsl"
+
+
+def run(*args, cwd=None):
+    return subprocess.run([NETDSL, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("netdsl: error:"), lines[0]
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    assert "Traceback" not in result.stderr
+
+
+def test_detect_console_script_json_and_drawing(tmp_path):
+    image = REPO / "samples" / "dog.jpg"
+    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, image, "--json", "--out", tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert {d["class_name"] for d in found} >= {"dog", "car", "truck", "bicycle"}
+    for d in found:
+        assert set(d) == {"image", "class_id", "class_name", "confidence", "box"}
+        x1, y1, x2, y2 = d["box"]
+        assert 0 <= d["confidence"] <= 1 and x1 < x2 and y1 < y2
+    from PIL import Image
+    with Image.open(tmp_path / "dog.jpg") as drawn, Image.open(image) as original:
+        assert drawn.size == original.size
+        assert np.abs(np.asarray(drawn, np.int16) - np.asarray(original, np.int16)).max() > 100  # boxes drawn
+
+
+def test_truncated_weights(shared_data, tmp_path):
+    src = shared_data / "darknet" / "weights" / "yolov3-tiny.weights"
+    cut = tmp_path / "cut.weights"
+    cut.write_bytes(src.read_bytes()[:-4000])
+    out = tmp_path / "out.h5"
+    result = run("convert", "darknet", "--cfg", shared_data / "darknet" / "cfg" / "yolov3-tiny.cfg",
+                 "--weights", cut, "-o", out)
+    # (35,434,956 B - 20 B header) / 4 = 8,858,734 floats needed; 1,000 fewer present
+    assert_one_line_error(result, "cut.weights", "8,858,734", "8,857,734")
+    assert list(tmp_path.iterdir()) == [cut]
+
+
+def test_weights_not_matching_cfg(shared_data, tmp_path):
+    out = tmp_path / "out.h5"
+    result = run("convert", "darknet", "--cfg", shared_data / "darknet" / "cfg" / "yolov4-tiny.cfg",
+                 "--weights", shared_data / "darknet" / "weights" / "yolov3-tiny.weights", "-o", out)
+    assert_one_line_error(result, "yolov3-tiny.weights", "yolov4-tiny.cfg")
+    assert not any(tmp_path.iterdir())
+
+
+def test_hdf5_missing_extra_and_wrong_shape_named_together(tmp_path):
+    bad = tmp_path / "bad.h5"
+    shutil.copy(WEIGHTS, bad)
+    with h5py.File(bad, "r+") as f:
+        del f["conv0/bn/mean"]
+        f["conv99/conv/kernel"] = np.zeros((1, 1, 1, 1), np.float32)
+        del f["conv2/conv/kernel"]
+        f["conv2/conv/kernel"] = np.zeros((32, 16, 1, 1), np.float32)
+    result = run("build", "yolov3-tiny", "--weights", bad, "-o", tmp_path / "x.engine")
+    assert_one_line_error(result, "bad.h5", "conv0.bn.mean", "conv99.conv.kernel", "conv2.conv.kernel",
+                          "(32, 16, 3, 3)", "(32, 16, 1, 1)")
+    assert not (tmp_path / "x.engine").exists()
+
+
+def test_not_an_image(tmp_path):
+    fake = tmp_path / "fake.jpg"
+    fake.write_text("this is not a JPEG")
+    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, fake, "--json", "--out", tmp_path)
+    assert_one_line_error(result, "fake.jpg", "not a readable image")
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == [fake]
+
+
+def test_unknown_model(tmp_path):
+    result = run("build", "yolov9-huge", "--weights", WEIGHTS, "-o", tmp_path / "x.engine")
+    assert_one_line_error(result, "yolov9-huge", "yolov3-tiny")
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["convert", "build"])
+def test_output_in_missing_directory(command, shared_data, tmp_path):
+    out = tmp_path / "no" / "such" / "dir" / "out.file"
+    if command == "convert":
+        d = shared_data / "darknet"
+        result = run("convert", "darknet", "--cfg", d / "cfg" / "yolov3-tiny.cfg",
+                     "--weights", d / "weights" / "yolov3-tiny.weights", "-o", out)
+    else:
+        result = run("build", "yolov3-tiny", "--weights", WEIGHTS, "-o", out)
+    assert_one_line_error(result, str(out.parent), "does not exist")
+    assert not (tmp_path / "no").exists()
+
+
+def test_convert_matches_shipped_weights(shared_data, tmp_path):
+    d = shared_data / "darknet"
+    out = tmp_path / "yolov3-tiny.h5"
+    result = run("convert", "darknet", "--cfg", d / "cfg" / "yolov3-tiny.cfg",
+                 "--weights", d / "weights" / "yolov3-tiny.weights", "-o", out)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(out, "r") as new, h5py.File(WEIGHTS, "r") as shipped:
+        names = []
+        new.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        assert len(names) == 59
+        for n in names:
+            np.testing.assert_array_equal(new[n][()], shipped[n][()])
