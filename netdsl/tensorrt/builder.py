@@ -1,0 +1,155 @@
+"""Lower a netdsl Network to a TensorRT INetworkDefinition and build a serialized engine.
+
+Source: TensorRT developer guide, "The Build Phase" (Builder, network
+definition, builder config, ``build_serialized_network``), and the
+TensorRT-RTX guide, "Ahead-of-time compilation" (compute capability targets).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from ..graph.errors import NetworkDefinitionError, WeightsError
+from .compat import TensorRTModule, load_tensorrt
+from .errors import EngineBuildError
+from .logger import make_logger
+from .lowering import LoweringContext, lower_layer
+
+
+def _module(tensorrt) -> TensorRTModule:
+    return tensorrt if isinstance(tensorrt, TensorRTModule) else load_tensorrt(tensorrt)
+
+
+def _check_bound(network) -> None:
+    """Raise WeightsError naming every weight still without a value."""
+    names = list(network.unbound_weights())
+    for layer in network.layers:
+        for w in layer.weights.values():
+            if w.value is None:
+                missing = [s.name for s in getattr(w, "sources", ()) if not s.is_bound] or [w.name]
+                names += [n for n in missing if n not in names]
+    if names:
+        raise WeightsError(f"network {network.name!r} has unbound weights: {', '.join(names)} "
+                           f"(bind them with network.bind_weights or a weight store before building)")
+
+
+def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None):
+    """Lower every layer of ``network``, in order, into a new INetworkDefinition.
+
+    Args:
+        network: a netdsl Network with all weights bound and at least one output.
+        tensorrt: a TensorRTModule, or ``"tensorrt"`` / ``"rtx"`` / None
+            passed to :func:`load_tensorrt` as ``prefer``.
+        strongly_typed: None (strongly typed where the version has it:
+            TensorRT >= 10.0 and RTX), or force a choice; a weakly typed
+            network gets its reduced precision from ``weak_typing_flags``
+            when built by :func:`build_engine`.
+    Returns:
+        ``(builder, trt_network, keepalive)``: keepalive is the
+        :class:`LoweringContext` (logger, weight arrays, tensor map); keep it
+        referenced until the engine is built.
+    Raises:
+        WeightsError: unbound weights (all listed).
+        NetworkDefinitionError: the network has no outputs.
+        UnsupportedLayerError: a layer type without a lowering.
+        EngineBuildError: TensorRT disagrees with netdsl on a shape or dtype.
+        BackendUnavailableError: no TensorRT, or an enum the version lacks.
+    """
+    tm = _module(tensorrt)
+    _check_bound(network)
+    if not network.outputs:
+        raise NetworkDefinitionError(f"network {network.name!r} has no outputs; call network.mark_output(tensor)")
+    logger = make_logger(tm.trt)
+    builder = tm.trt.Builder(logger)
+    strong = tm.supports_strong_typing if strongly_typed is None else bool(strongly_typed)
+    trt_network = tm.create_network(builder, strongly_typed=strong)
+    trt_network.name = network.name
+    ctx = LoweringContext(tm, trt_network, logger, strongly_typed=(strong and tm.supports_strong_typing)
+                          or tm.flavor == "rtx")
+    for tensor in network.inputs:
+        ctx.tensors[tensor] = trt_network.add_input(tensor.name, tm.datatype(tensor.dtype), tuple(tensor.shape))
+    for layer in network.layers:
+        lower_layer(ctx, layer)
+    for tensor in network.outputs:
+        trt_tensor = ctx.tensors[tensor]
+        trt_tensor.name = tensor.name
+        trt_network.mark_output(trt_tensor)
+        ctx.outputs.append((trt_tensor, tensor))
+    return builder, trt_network, ctx
+
+
+def build_engine(network, *, targets=("sm86",), workspace_bytes: int = 1 << 30, prefer: str | None = None,
+                 tensorrt=None) -> bytes:
+    """Build a serialized TensorRT engine (a plan) for ``network``.
+
+    Args:
+        network: netdsl Network, weights bound, outputs marked.
+        targets: GPU architectures for TensorRT-RTX ahead-of-time builds
+            (``"sm86"``, ``"sm89"``, ``"sm120"``, ``"current"`` ...; no GPU
+            needed). Full TensorRT builds for the local GPU and ignores them
+            with a warning (see ``TensorRTModule.set_targets``).
+        workspace_bytes: builder workspace limit.
+        prefer: ``"rtx"``, ``"tensorrt"`` or None (see :func:`load_tensorrt`).
+        tensorrt: a TensorRTModule to use instead of ``prefer``.
+    Returns:
+        the engine as bytes.
+    Raises:
+        EngineBuildError: TensorRT returned no engine (message holds its
+            logged errors) or an unknown target.
+        and the errors of :func:`to_trt_network`.
+    """
+    tm = _module(tensorrt if tensorrt is not None else prefer)
+    builder, trt_network, ctx = to_trt_network(network, tm)
+    config = builder.create_builder_config()
+    tm.set_workspace(config, workspace_bytes)
+    tm.set_targets(config, list(targets or ()))
+    if not ctx.strongly_typed:
+        tm.weak_typing_flags(config, ctx.layers, ctx.outputs)
+    serialized = builder.build_serialized_network(trt_network, config)
+    if serialized is None:
+        errors = ctx.logger.errors()
+        detail = " | ".join(errors) if errors else "TensorRT logged no error"
+        raise EngineBuildError(f"{tm.label} could not build network {network.name!r} "
+                               f"(targets {list(targets or ())}): {detail}")
+    # ctx (holding the weight arrays TensorRT points into) lived until here, past the build.
+    return bytes(memoryview(serialized))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_engine(network, path, **kwargs) -> str:
+    """Build an engine (:func:`build_engine` with ``kwargs``) and write it to ``path`` atomically.
+
+    The directory is checked before building; the engine goes to a temporary
+    file in the same directory, then ``os.replace`` puts it in place, so
+    ``path`` is either the old file or the complete new one.
+
+    Returns:
+        ``path`` as a string.
+    Raises:
+        FileNotFoundError: the directory of ``path`` does not exist (nothing
+            is built or written).
+        and the errors of :func:`build_engine`.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save engine to {path!r}: directory {directory!r} does not exist")
+    engine = build_engine(network, **kwargs)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # as a plainly created file; mkstemp makes it 0600
+        with os.fdopen(fd, "wb") as f:
+            f.write(engine)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,340 @@
+"""The one place where TensorRT version differences live.
+
+netdsl lowers to full TensorRT (8.6, 10.x, 11.x; Python module ``tensorrt``)
+or TensorRT-RTX (1.x; module ``tensorrt_rtx`` or ``tensorrt_rtx_bindings``).
+:func:`load_tensorrt` imports one of them and wraps it in a
+:class:`TensorRTModule` whose helpers hide the differences that netdsl meets.
+The differences come from ``tensorrt_python_api_by_version.txt`` (the
+Python API of TensorRT 8.6.1, 10.0.1, 10.8.0, 10.16, 11.0, 11.1 and
+TensorRT-RTX 1.7.1 side by side); ``docs/tensorrt_versions.md`` tabulates them.
+
+Helpers test for the member they need (``hasattr``) rather than comparing
+version numbers, so a version between the listed ones behaves as its API does.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+import warnings
+
+from ..graph.dtypes import DataType
+from ..graph.errors import BackendUnavailableError
+from .errors import EngineBuildError
+
+INSTALL_HINT = 'pip install "netdsl[rtx]" (TensorRT-RTX) or pip install "netdsl[tensorrt]" (TensorRT)'
+
+# Python modules tried per flavor, in order.
+_MODULES = {"tensorrt": ("tensorrt",), "rtx": ("tensorrt_rtx", "tensorrt_rtx_bindings")}
+
+# Enum members netdsl uses that some supported versions lack: the TensorRT
+# version that added them (tensorrt_python_api_by_version.txt, "enum ..." tables).
+ADDED_IN = {
+    ("DataType", "BF16"): "10.0", ("DataType", "INT64"): "10.0",
+    ("ActivationType", "GELU_ERF"): "10.0", ("ActivationType", "GELU_TANH"): "10.0",
+    ("UnaryOperation", "ISNAN"): "10.8",
+    ("LayerType", "CUMULATIVE"): "10.8", ("LayerType", "SQUEEZE"): "10.8", ("LayerType", "UNSQUEEZE"): "10.8",
+}
+
+_REDUCED_FLOATS = {DataType.HALF: "FP16", DataType.BF16: "BF16"}
+
+
+def _parse_version(text: str) -> tuple[int, ...]:
+    """'10.8.0.43' -> (10, 8, 0, 43); stops at the first non-numeric part ('post1')."""
+    parts = []
+    for piece in str(text).split("."):
+        match = re.match(r"\d+", piece)
+        if not match:
+            break
+        parts.append(int(match.group()))
+    return tuple(parts)
+
+
+class TensorRTModule:
+    """An imported TensorRT or TensorRT-RTX module plus version-aware helpers.
+
+    Attributes:
+        trt: the Python module (``import tensorrt as trt`` equivalent).
+        flavor: ``"tensorrt"`` (full TensorRT) or ``"rtx"`` (TensorRT-RTX).
+        version: version tuple, e.g. (10, 8, 0, 43) or (1, 7, 1, 116).
+        module_name: the name it was imported under.
+    """
+
+    def __init__(self, trt, flavor: str, module_name: str):
+        self.trt = trt
+        self.flavor = flavor
+        self.module_name = module_name
+        self.version = _parse_version(getattr(trt, "__version__", "0"))
+
+    def __repr__(self):
+        return f"TensorRTModule({self.label}, module {self.module_name!r})"
+
+    @property
+    def label(self) -> str:
+        """Human-readable name and version, e.g. 'TensorRT-RTX 1.7.1.116'."""
+        name = "TensorRT-RTX" if self.flavor == "rtx" else "TensorRT"
+        return f"{name} {'.'.join(map(str, self.version))}"
+
+    # -- typing ---------------------------------------------------------------
+    @property
+    def supports_strong_typing(self) -> bool:
+        """True where NetworkDefinitionCreationFlag.STRONGLY_TYPED exists (TensorRT >= 10.0, RTX)."""
+        return hasattr(self.trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED")
+
+    def create_network(self, builder, strongly_typed: bool = True):
+        """Create an INetworkDefinition with the flags this version needs.
+
+        Rules (TensorRT API reference, NetworkDefinitionCreationFlag):
+        EXPLICIT_BATCH on full TensorRT < 10 (8.6 defaults to implicit batch;
+        10.x accepts the flag but ignores it, 11.x removed it); STRONGLY_TYPED
+        where it exists (10.0+) and ``strongly_typed``; TensorRT-RTX takes 0
+        (its networks are always strongly typed).
+
+        Args:
+            builder: a ``trt.Builder``.
+            strongly_typed: ask for a strongly typed network where possible.
+                8.6 has no strong typing: use :meth:`weak_typing_flags`.
+        Returns:
+            the new ``trt.INetworkDefinition``.
+        """
+        flag = self.trt.NetworkDefinitionCreationFlag
+        flags = 0
+        if self.flavor == "tensorrt":
+            if self.version[:1] < (10,) and hasattr(flag, "EXPLICIT_BATCH"):
+                flags |= 1 << int(flag.EXPLICIT_BATCH)
+            if strongly_typed and hasattr(flag, "STRONGLY_TYPED"):
+                flags |= 1 << int(flag.STRONGLY_TYPED)
+        return builder.create_network(flags)
+
+    def weak_typing_flags(self, config, layers, outputs=()) -> list[str]:
+        """Request reduced precision in a weakly typed network (TensorRT 8.6).
+
+        In a weakly typed network, a layer's output dtype is a hint. For
+        every float16 (bfloat16) netdsl output this sets BuilderFlag.FP16
+        (BF16) and OBEY_PRECISION_CONSTRAINTS, the layer's ``precision``
+        (except for CAST and CONSTANT layers, whose type is given) and
+        ``set_output_type``; network outputs get ``ITensor.dtype`` set.
+        Source: TensorRT developer guide, "Reduced Precision" (weak typing).
+
+        Args:
+            config: the ``trt.IBuilderConfig``.
+            layers: pairs (trt ILayer, netdsl Layer).
+            outputs: pairs (trt ITensor, netdsl Tensor) of the network outputs.
+        Returns:
+            names of the builder flags set (empty when all tensors are
+            FLOAT or integer).
+        Raises:
+            BackendUnavailableError: this version has no such builder flag
+                (TensorRT 11 / RTX: use a strongly typed network).
+        """
+        trt = self.trt
+        needed = {_REDUCED_FLOATS[t.dtype] for _, layer in layers for t in layer.outputs
+                  if t.dtype in _REDUCED_FLOATS}
+        needed |= {_REDUCED_FLOATS[t.dtype] for _, t in outputs if t.dtype in _REDUCED_FLOATS}
+        if not needed:
+            return []
+        flags = sorted(needed) + ["OBEY_PRECISION_CONSTRAINTS"]
+        for name in flags:
+            if not hasattr(trt.BuilderFlag, name):
+                raise BackendUnavailableError(
+                    f"{self.label} has no BuilderFlag.{name} for weakly typed reduced precision; "
+                    f"build a strongly typed network instead")
+            config.set_flag(getattr(trt.BuilderFlag, name))
+        for trt_layer, layer in layers:
+            reduced = [t.dtype for t in layer.outputs if t.dtype in _REDUCED_FLOATS]
+            if not reduced:
+                continue
+            if layer.type.name not in ("CAST", "CONSTANT"):
+                trt_layer.precision = self.datatype(reduced[0])
+            for i, t in enumerate(layer.outputs):
+                if t.dtype.is_float:
+                    trt_layer.set_output_type(i, self.datatype(t.dtype))
+        for trt_tensor, t in outputs:
+            trt_tensor.dtype = self.datatype(t.dtype)
+        return flags
+
+    # -- builder config ---------------------------------------------------------
+    def set_workspace(self, config, nbytes: int) -> None:
+        """Limit the builder's scratch memory to ``nbytes``.
+
+        ``set_memory_pool_limit(MemoryPoolType.WORKSPACE, n)`` (8.4+, RTX);
+        ``max_workspace_size`` on older 8.x (removed in 10.0).
+        """
+        if hasattr(config, "set_memory_pool_limit"):
+            config.set_memory_pool_limit(self.trt.MemoryPoolType.WORKSPACE, int(nbytes))
+        else:
+            config.max_workspace_size = int(nbytes)
+
+    def set_targets(self, config, targets) -> list[str]:
+        """Choose the GPU architectures an engine is compiled for.
+
+        TensorRT-RTX compiles ahead of time for the listed compute
+        capabilities (``IBuilderConfig.set_compute_capability``; no GPU is
+        needed). Names: ``"sm86"`` / ``"SM86"`` / ``"sm_86"`` or ``"current"``
+        (the GPU of this machine); ``trt.ComputeCapability`` lists them
+        (RTX 1.7: SM75, SM80, SM86, SM89, SM120, SM121). An empty list keeps
+        RTX's default.
+
+        Rule for full TensorRT: it always builds for the GPU of the building
+        machine, so targets other than ``"current"`` are ignored with a
+        ``UserWarning`` (the engine runs on that GPU's architecture only).
+
+        Returns:
+            the ComputeCapability member names set (empty on full TensorRT).
+        Raises:
+            EngineBuildError: a target name this TensorRT-RTX does not know.
+        """
+        names = [str(t).strip().upper().replace("_", "") for t in (targets or ())]
+        if self.flavor != "rtx":
+            if any(n != "CURRENT" for n in names):
+                warnings.warn(f"{self.label} builds for the GPU of this machine; targets {list(targets)} "
+                              f"are ignored (only TensorRT-RTX compiles for chosen architectures)",
+                              stacklevel=3)
+            return []
+        known = [m for m in self.trt.ComputeCapability.__members__ if m != "NONE"]
+        unknown = [t for t, n in zip(targets, names) if n not in known]
+        if unknown:
+            raise EngineBuildError(f"unknown target(s) {unknown}: {self.label} knows "
+                                   f"{', '.join(k.lower() for k in known)}")
+        if names:
+            config.num_compute_capabilities = len(names)
+            for i, n in enumerate(names):
+                config.set_compute_capability(getattr(self.trt.ComputeCapability, n), i)
+        return names
+
+    # -- layers whose add_* name changed ----------------------------------------
+    def _add(self, network, nd_name: str, nd_args, legacy_name: str, legacy_args):
+        """``network.<nd_name>(*nd_args)``; else the 2-D legacy form (8.x) when ``legacy_args``."""
+        if hasattr(network, nd_name):
+            return getattr(network, nd_name)(*nd_args)
+        if legacy_args is not None and hasattr(network, legacy_name):
+            return getattr(network, legacy_name)(*legacy_args)
+        raise BackendUnavailableError(f"{self.label} has no INetworkDefinition.{nd_name} "
+                                      f"(nor a 2-D {legacy_name} for these arguments)")
+
+    def _hw(self, dims):
+        """DimsHW for the 2-D legacy add_* calls, None for other ranks."""
+        dims = tuple(int(d) for d in dims)
+        return self.trt.DimsHW(*dims) if len(dims) == 2 else None
+
+    def add_convolution_nd(self, network, input, num_output_maps: int, kernel_shape, kernel, bias):
+        """IConvolutionLayer: ``add_convolution_nd`` (all versions; 8.6 also had 2-D ``add_convolution``).
+
+        Args:
+            input: ITensor NC(D)HW; num_output_maps: K; kernel_shape: (R, S) or (T, R, S);
+            kernel, bias: ``trt.Weights`` (bias may be empty Weights).
+        Returns:
+            the IConvolutionLayer.
+        """
+        k = tuple(int(d) for d in kernel_shape)
+        hw = self._hw(k)
+        return self._add(network, "add_convolution_nd", (input, int(num_output_maps), k, kernel, bias),
+                         "add_convolution", None if hw is None else (input, int(num_output_maps), hw, kernel, bias))
+
+    def add_deconvolution_nd(self, network, input, num_output_maps: int, kernel_shape, kernel, bias):
+        """IDeconvolutionLayer: ``add_deconvolution_nd`` (8.6 also ``add_deconvolution``). Args as convolution."""
+        k = tuple(int(d) for d in kernel_shape)
+        hw = self._hw(k)
+        return self._add(network, "add_deconvolution_nd", (input, int(num_output_maps), k, kernel, bias),
+                         "add_deconvolution", None if hw is None else (input, int(num_output_maps), hw, kernel, bias))
+
+    def add_pooling_nd(self, network, input, type_, window_size):
+        """IPoolingLayer: ``add_pooling_nd`` (8.6 also ``add_pooling``); ``type_`` is a ``trt.PoolingType``."""
+        w = tuple(int(d) for d in window_size)
+        hw = self._hw(w)
+        return self._add(network, "add_pooling_nd", (input, type_, w),
+                         "add_pooling", None if hw is None else (input, type_, hw))
+
+    def add_padding_nd(self, network, input, pre_padding, post_padding):
+        """IPaddingLayer: ``add_padding_nd`` (8.6 also ``add_padding``); negative padding crops."""
+        pre, post = tuple(int(d) for d in pre_padding), tuple(int(d) for d in post_padding)
+        hw = self._hw(pre) is not None and self._hw(post) is not None
+        return self._add(network, "add_padding_nd", (input, pre, post),
+                         "add_padding", (input, self._hw(pre), self._hw(post)) if hw else None)
+
+    # -- enums ----------------------------------------------------------------
+    def padding_mode(self, mode, explicit_is_exact: bool):
+        """netdsl PaddingMode -> ``trt.PaddingMode``, for a layer whose resolved padding is set explicitly.
+
+        TensorRT-RTX has no CAFFE_ROUND_DOWN / CAFFE_ROUND_UP (full TensorRT
+        has). netdsl has already resolved the padding those modes apply, so
+        EXPLICIT_ROUND_DOWN with that padding gives the same output size and,
+        where ``explicit_is_exact`` (every convolution; max pooling; average
+        pooling that excludes padding or whose post padding did not grow),
+        the same values.
+
+        Raises:
+            BackendUnavailableError: the mode is missing and the caller says
+                the explicit form would change values.
+        """
+        value = getattr(self.trt.PaddingMode, mode.name, None)
+        if value is not None:
+            return value
+        if explicit_is_exact and mode.name.startswith("CAFFE"):
+            return self.trt.PaddingMode.EXPLICIT_ROUND_DOWN
+        raise BackendUnavailableError(f"PaddingMode.{mode.name} is not available in {self.label}"
+                                      + ("" if explicit_is_exact else " and cannot be emulated for this "
+                                         "average pooling (it counts padding the mode adds)"))
+
+    def datatype(self, dtype: DataType):
+        """netdsl DataType -> ``trt.DataType`` of the same name.
+
+        Raises:
+            BackendUnavailableError: this version lacks it (BF16 and INT64
+                need TensorRT >= 10.0).
+        """
+        return self.enum(dtype, enum_name="DataType")
+
+    def enum(self, member, enum_name: str | None = None):
+        """netdsl enum member -> ``getattr(trt.<EnumName>, member.name)``.
+
+        Raises:
+            BackendUnavailableError: the member (or the enum) does not exist in
+                this version; the message says which version added it.
+        """
+        enum_name = enum_name or type(member).__name__
+        trt_enum = getattr(self.trt, enum_name, None)
+        value = getattr(trt_enum, member.name, None) if trt_enum is not None else None
+        if value is None:
+            since = ADDED_IN.get((enum_name, member.name))
+            need = f" (needs TensorRT >= {since})" if since else ""
+            raise BackendUnavailableError(f"{enum_name}.{member.name} is not available in {self.label}{need}")
+        return value
+
+
+def _import_first(names):
+    """Import the first importable module of ``names``; return (module, name, reasons)."""
+    reasons = []
+    for name in names:
+        try:
+            return importlib.import_module(name), name, reasons
+        except Exception as exc:  # ImportError, or OSError for a missing shared library
+            reasons.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    return None, None, reasons
+
+
+@functools.lru_cache(maxsize=None)
+def load_tensorrt(prefer: str | None = None) -> TensorRTModule:
+    """Import TensorRT or TensorRT-RTX.
+
+    Args:
+        prefer: ``"tensorrt"`` (full TensorRT only), ``"rtx"`` (TensorRT-RTX
+            only) or None (full TensorRT first, then TensorRT-RTX).
+    Returns:
+        a cached :class:`TensorRTModule`.
+    Raises:
+        BackendUnavailableError: nothing importable; the one-line message says
+            what to install.
+        ValueError: an unknown ``prefer``.
+    """
+    if prefer not in (None, "tensorrt", "rtx"):
+        raise ValueError(f"prefer must be None, 'tensorrt' or 'rtx', got {prefer!r}")
+    flavors = [prefer] if prefer else ["tensorrt", "rtx"]
+    tried = []
+    for flavor in flavors:
+        module, name, reasons = _import_first(_MODULES[flavor])
+        tried += reasons
+        if module is not None:
+            return TensorRTModule(module, flavor, name)
+    wanted = {"rtx": "TensorRT-RTX", "tensorrt": "TensorRT"}[prefer] if prefer else "TensorRT or TensorRT-RTX"
+    raise BackendUnavailableError(f"{wanted} is not importable ({'; '.join(tried)}); {INSTALL_HINT}")

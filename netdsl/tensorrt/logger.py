@@ -1,0 +1,51 @@
+"""A TensorRT ILogger that keeps messages for error reports and forwards them to ``logging``.
+
+Source: TensorRT Python API, ``tensorrt.ILogger`` ("To implement a custom
+logger, ensure that you explicitly instantiate the base class in __init__").
+"""
+from __future__ import annotations
+
+import logging
+
+_log = logging.getLogger("netdsl.tensorrt")
+_log.addHandler(logging.NullHandler())  # a library: shown only where the application configures logging
+
+# Logged by TensorRT-RTX when it probes for a GPU while compiling ahead of
+# time on a machine without one; the build still succeeds.
+_HARMLESS = ("cudaError 35",)
+
+
+def make_logger(trt):
+    """Return a ``trt.ILogger`` instance recording ``(severity name, message)`` pairs.
+
+    The instance has ``messages`` (list of pairs), ``errors()`` (ERROR and
+    INTERNAL_ERROR texts, harmless no-GPU probes left out) and ``clear()``.
+    WARNING and above go to the ``netdsl.tensorrt`` logger at the matching
+    level, INFO and VERBOSE at DEBUG.
+    """
+
+    class _Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.messages: list[tuple[str, str]] = []
+
+        def log(self, severity, msg):
+            name = getattr(severity, "name", str(severity))
+            self.messages.append((name, msg))
+            if any(h in msg for h in _HARMLESS):
+                return
+            level = {"INTERNAL_ERROR": logging.ERROR, "ERROR": logging.ERROR,
+                     "WARNING": logging.WARNING}.get(name, logging.DEBUG)
+            _log.log(level, "%s", msg)
+
+        def errors(self) -> list[str]:
+            out = []
+            for name, msg in self.messages:
+                if name in ("ERROR", "INTERNAL_ERROR") and not any(h in msg for h in _HARMLESS) and msg not in out:
+                    out.append(msg)
+            return out
+
+        def clear(self) -> None:
+            self.messages.clear()
+
+    return _Logger()

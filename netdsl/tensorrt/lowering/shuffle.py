@@ -1,0 +1,19 @@
+"""SHUFFLE -> IShuffleLayer (TensorRT API reference, IShuffleLayer)."""
+from __future__ import annotations
+
+from ...graph.enums import LayerType
+from .registry import lowering
+
+
+@lowering(LayerType.SHUFFLE)
+def lower_shuffle(ctx, layer, inputs):
+    """first_transpose, then reshape to netdsl's resolved dims (no 0 or -1 left, so
+    ``zero_is_placeholder`` is off), then second_transpose."""
+    (x,) = inputs
+    shuffle = ctx.named(ctx.network.add_shuffle(x), layer)
+    shuffle.first_transpose = tuple(layer.first_transpose)
+    if layer.resolved_dims is not None:
+        shuffle.zero_is_placeholder = False
+        shuffle.reshape_dims = tuple(layer.resolved_dims)
+    shuffle.second_transpose = tuple(layer.second_transpose)
+    return [shuffle.get_output(0)]

@@ -1,0 +1,21 @@
+"""SLICE -> ISliceLayer (TensorRT API reference, ISliceLayer / SampleMode)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...graph.enums import LayerType
+from .registry import lowering
+
+FILL_INPUT = 4  # ISliceLayer input index of the fill value (SampleMode.FILL)
+
+
+@lowering(LayerType.SLICE)
+def lower_slice(ctx, layer, inputs):
+    """Static start/shape/stride; for FILL a scalar constant of the input's dtype at input 4."""
+    (x,) = inputs
+    sl = ctx.named(ctx.network.add_slice(x, tuple(layer.start), tuple(layer.shape), tuple(layer.stride)), layer)
+    sl.mode = ctx.tm.enum(layer.mode)
+    if layer.mode.name == "FILL":
+        fill = ctx.constant(layer, "fill_value", np.array(layer.fill_value), layer.inputs[0].dtype)
+        sl.set_input(FILL_INPUT, fill)
+    return [sl.get_output(0)]
