@@ -119,3 +119,43 @@ def test_convert_matches_shipped_weights(shared_data, tmp_path):
         assert len(names) == 59
         for n in names:
             np.testing.assert_array_equal(new[n][()], shipped[n][()])
+
+
+def test_detect_tensorrt_backend_without_gpu_is_one_clear_line(tmp_path):
+    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, REPO / "samples" / "dog.jpg", "--backend", "tensorrt",
+                 "--json")
+    assert_one_line_error(result)
+    assert result.stdout == ""
+
+
+MODEL_FILE = '''
+import numpy as np
+from netdsl import ActivationType, DataType, Network
+
+
+def build_network():
+    net = Network("user-model")
+    x = net.add_input("x", DataType.FLOAT, (1, 2, 4, 4))
+    with net.scope("block"):
+        y = net.add_convolution_nd(x, 3, (1, 1), name="conv").output
+        y = net.add_activation(y, ActivationType.RELU, name="relu").output
+    net.mark_output(y)
+    return net
+'''
+
+
+def test_build_and_inspect_a_model_file(tmp_path):
+    from netdsl.weights import save_weights
+    model = tmp_path / "user_model.py"
+    model.write_text(MODEL_FILE)
+    weights = tmp_path / "user.h5"
+    save_weights(weights, {"block.conv.kernel": np.ones((3, 2, 1, 1), np.float32),
+                           "block.conv.bias": np.zeros(3, np.float32)}, source="test")
+    engine = tmp_path / "user.engine"
+    result = run("build", model, "--weights", weights, "-o", engine)
+    assert result.returncode == 0, result.stderr
+    assert engine.stat().st_size > 0
+    result = run("inspect", model, "--weights")
+    assert result.returncode == 0, result.stderr
+    assert "layer   block.conv CONVOLUTION -> block.conv [1, 3, 4, 4] FLOAT" in result.stdout
+    assert "weights block.conv.kernel [3, 2, 1, 1] FLOAT" in result.stdout
