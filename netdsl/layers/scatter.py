@@ -1,0 +1,76 @@
+"""scatter: ``Network.add_scatter`` (TensorRT IScatterLayer).
+
+Semantics: TensorRT API reference, IScatterLayer and ScatterMode. The output
+is a copy of ``data`` with elements overwritten from ``updates``:
+
+- ELEMENT (ONNX ScatterElements, torch.Tensor.scatter): data, indices and
+  updates have rank r; ``out[J with J[axis] replaced by indices[J]] =
+  updates[J]``. indices and updates have equal dims, each at most the data dim.
+- ND (ONNX ScatterND): the last indices dim k holds index tuples into data;
+  ``out[indices[i_0..i_{q-2}]] = updates[i_0..i_{q-2}]`` where updates dims
+  are ``indices.dims[:-1] + data.dims[k:]``. ``axis`` is unused (pass 0).
+
+Indices are INT32 or INT64. "Writes to the same output element cause
+undefined behavior" (TensorRT), so indices should not repeat. The TensorRT
+docs do not mention negative indices; netdsl's reference counts them from
+the end of the dimension, as ONNX does.
+"""
+from __future__ import annotations
+
+from ..graph.enums import LayerType, ScatterMode
+from ..graph.network import network_method
+from ._checks import check_axis, check_dtype, fail
+from .gather import GATHER_TYPES, INDEX_TYPES, nd_index_depth
+
+
+def _element_check(name, data, indices, updates):
+    if not data.ndim == indices.ndim == updates.ndim:
+        fail(name, f"ScatterMode.ELEMENT needs data, indices and updates of equal rank, found "
+                   f"{data.name!r} {data.shape}, {indices.name!r} {indices.shape}, {updates.name!r} {updates.shape}")
+    if indices.shape != updates.shape:
+        fail(name, f"updates {updates.name!r} {updates.shape} must have the shape of indices "
+                   f"{indices.name!r} {indices.shape}")
+    wide = [d for d, (i, n) in enumerate(zip(indices.shape, data.shape)) if i > n]
+    if wide:
+        fail(name, f"indices {indices.name!r} {indices.shape} exceed data {data.name!r} {data.shape} "
+                   f"in dimension(s) {wide}")
+
+
+@network_method
+def add_scatter(self, data, indices, updates, mode: ScatterMode, *, axis: int = 0, name=None):
+    """Copy ``data`` and overwrite the elements (or slices) that ``indices`` name with ``updates``.
+
+    Args:
+        data: tensor of rank r >= 1; FLOAT, HALF, BF16, INT8, INT32, INT64 or BOOL.
+        indices: INT32 or INT64 tensor (rank r for ELEMENT, >= 1 for ND).
+        updates: tensor of data's dtype (shape rules in the module doc).
+        mode: ScatterMode.ELEMENT or ScatterMode.ND.
+        axis: ELEMENT mode's scatter dimension (negative counts from the
+            end); must be 0 for ND, which ignores it.
+    Returns:
+        Layer with one output of data's shape and dtype.
+    Raises:
+        NetworkDefinitionError: dtype, rank, axis or dimension mismatch.
+    """
+    name = self.begin_layer(LayerType.SCATTER, name, [data, indices, updates])
+    mode = ScatterMode[mode.name]
+    check_dtype(name, data, GATHER_TYPES, "data")
+    check_dtype(name, indices, INDEX_TYPES, "indices")
+    if updates.dtype != data.dtype:
+        fail(name, f"updates {updates.name!r} is {updates.dtype.name}, expected {data.dtype.name} like data "
+                   f"{data.name!r}")
+    if data.ndim < 1:
+        fail(name, f"data {data.name!r} must have rank >= 1, found a scalar")
+    if mode.name == "ELEMENT":
+        axis = check_axis(name, axis, data.ndim)
+        _element_check(name, data, indices, updates)
+    else:
+        if axis != 0:
+            fail(name, f"ScatterMode.ND does not use axis; pass 0, found {axis}")
+        k = nd_index_depth(name, data, indices, 0)
+        want = indices.shape[:-1] + data.shape[k:]
+        if updates.shape != want:
+            fail(name, f"updates {updates.name!r} must have shape {want} (indices.dims[:-1] + data.dims[{k}:]), "
+                       f"found {updates.shape}")
+    return self.append_layer(LayerType.SCATTER, name, [data, indices, updates], [(data.shape, data.dtype)],
+                             dict(mode=mode, axis=axis))
