@@ -1,0 +1,161 @@
+"""matrix_multiply: ``Network.add_matrix_multiply`` (TensorRT IMatrixMultiplyLayer) and ``add_fully_connected``.
+
+Semantics: TensorRT API reference, IMatrixMultiplyLayer, and the TensorRT
+operator reference "MatrixMultiply". Each input is read through its
+MatrixOperation: NONE (the last two dims are a matrix), TRANSPOSE (the last
+two dims are a matrix, transposed) or VECTOR (the last dim is a vector). The
+remaining leading dims are batch dims: both inputs must have the same number
+of them, and each pair is equal or one of them is 1 (broadcast). The output
+is ``batch + [M] + [N]``, where M is present when input0 is a matrix and N
+when input1 is a matrix (matrix*vector -> vector, vector*vector -> scalar).
+
+``add_fully_connected`` is TensorRT 8's IFullyConnectedLayer (removed in
+TensorRT 10) built from the layers TensorRT 10 offers: shuffle, constant,
+matrix multiply and elementwise.
+"""
+from __future__ import annotations
+
+import math
+
+from ..graph.enums import ElementWiseOperation, LayerType, MatrixOperation
+from ..graph.network import network_method
+from ._checks import FLOAT_TYPES, check_dtype, fail, weights_arg
+from .normalization import reshaped
+
+
+def _operand(name, tensor, op, which):
+    """Split ``tensor`` read through ``op`` into (batch dims, matrix dims or (K,) for a vector, K)."""
+    need = 1 if op.name == "VECTOR" else 2
+    if tensor.ndim < need:
+        fail(name, f"input{which} {tensor.name!r} with MatrixOperation.{op.name} needs rank >= {need}, "
+                   f"found shape {tensor.shape}")
+    batch = tensor.shape[:tensor.ndim - need]
+    if op.name == "VECTOR":
+        return batch, None, tensor.shape[-1]
+    rows, cols = tensor.shape[-2:]
+    if op.name == "TRANSPOSE":
+        rows, cols = cols, rows
+    # For input0 the contracted dim is the columns of op(A); for input1 the rows of op(B).
+    return batch, (rows, cols), cols if which == 0 else rows
+
+
+@network_method
+def add_matrix_multiply(self, input0, op0: MatrixOperation, input1, op1: MatrixOperation, *, name=None):
+    """Add ``op0(input0) x op1(input1)`` with batch broadcasting.
+
+    Args:
+        input0: FLOAT/HALF/BF16 tensor, rank >= 2 (rank >= 1 for VECTOR).
+        op0: MatrixOperation.NONE (last two dims are (M, K)), TRANSPOSE
+            (last two dims are (K, M)) or VECTOR (last dim is (K,)).
+        input1: tensor of input0's dtype; NONE (K, N), TRANSPOSE (N, K) or VECTOR (K,).
+        op1: MatrixOperation for input1.
+    Returns:
+        Layer with one output ``broadcast(batch0, batch1) + [M if input0 is a
+        matrix] + [N if input1 is a matrix]``, input0's dtype. The operations
+        are ``layer.op0`` / ``layer.op1``.
+    Raises:
+        NetworkDefinitionError: rank too small for the operation, different
+            numbers of batch dims, batch dims that do not broadcast, contracted
+            dims that differ, or a dtype mismatch / non-float dtype.
+    """
+    name = self.begin_layer(LayerType.MATRIX_MULTIPLY, name, [input0, input1])
+    op0, op1 = MatrixOperation[op0.name], MatrixOperation[op1.name]
+    check_dtype(name, input0, FLOAT_TYPES, "input0")
+    if input1.dtype != input0.dtype:
+        fail(name, f"inputs must have the same dtype: {input0.name!r} is {input0.dtype.name}, "
+                   f"{input1.name!r} is {input1.dtype.name} (add a cast)")
+    batch0, mat0, k0 = _operand(name, input0, op0, 0)
+    batch1, mat1, k1 = _operand(name, input1, op1, 1)
+    if len(batch0) != len(batch1):
+        fail(name, f"inputs must have the same number of batch dims: {input0.name!r} {input0.shape} "
+                   f"({op0.name}) has {len(batch0)}, {input1.name!r} {input1.shape} ({op1.name}) has "
+                   f"{len(batch1)}")
+    batch = []
+    for i, (a, b) in enumerate(zip(batch0, batch1)):
+        if a != b and 1 not in (a, b):
+            fail(name, f"batch dim {i} does not broadcast: {input0.name!r} {input0.shape} vs "
+                       f"{input1.name!r} {input1.shape}")
+        batch.append(b if a == 1 else a)
+    if k0 != k1:
+        fail(name, f"contracted dims differ: op0({input0.name!r} {input0.shape}, {op0.name}) gives K={k0}, "
+                   f"op1({input1.name!r} {input1.shape}, {op1.name}) gives K={k1}")
+    out = tuple(batch) + ((mat0[0],) if mat0 else ()) + ((mat1[1],) if mat1 else ())
+    return self.append_layer(LayerType.MATRIX_MULTIPLY, name, [input0, input1], [(out, input0.dtype)],
+                             dict(op0=op0, op1=op1))
+
+
+@network_method
+def add_fully_connected(self, input, num_outputs: int, kernel=None, bias=True, *, name=None):
+    """Fully connected layer as TensorRT 8's IFullyConnectedLayer: ``y = x_flat W^T + b``.
+
+    Flatten rule (TensorRT 8 API reference, IFullyConnectedLayer): the input
+    must have rank >= 3; its last three dims are flattened into V = C*H*W
+    and the leading dims into M, so ``(..., C, H, W)`` becomes an (M, V)
+    matrix. The output is ``(..., K, 1, 1)``: the leading dims, then K and
+    two unit dims. For an NCHW input that is ``(N, K, 1, 1)`` and
+    ``y[n, :, 0, 0] = W @ x[n].reshape(-1) + b`` (torch.nn.Linear on
+    ``x.flatten(1)``).
+
+    TensorRT >= 10 has no IFullyConnectedLayer, so this adds the layers
+    TensorRT recommends instead, named under ``<name>``: ``<name>.flatten``
+    (shuffle to (M, V)), ``<name>.kernel`` (constant (K, V)), optionally
+    ``<name>.kernel_cast`` (to the input's dtype), ``<name>.matmul``
+    (MatrixOperation.NONE x TRANSPOSE -> (M, K)), with a bias
+    ``<name>.bias`` (constant (1, K)), ``<name>.bias_cast`` and
+    ``<name>.bias_add`` (elementwise SUM), and the final reshape named
+    ``<name>`` itself.
+
+    Args:
+        input: FLOAT/HALF/BF16 tensor of rank >= 3, e.g. NCHW.
+        num_outputs: K, the number of output channels.
+        kernel: None to declare weights ``<name>.kernel`` (K, V) float32 for a
+            weight store, an array of that shape (row-major K x V, the layout
+            of torch.nn.Linear.weight and TensorRT 8's kernel), or Weights.
+        bias: True (default) to declare ``<name>.bias`` (K,), an array,
+            Weights, or False / None for no bias.
+    Returns:
+        the final SHUFFLE Layer; its output is ``(..., K, 1, 1)`` of the
+        input's dtype.
+    Raises:
+        NetworkDefinitionError: rank < 3, non-float dtype, num_outputs < 1,
+            weights of the wrong shape.
+    """
+    base = name or _free_name(self, "fully_connected")
+    full = self.scoped_name(base)
+    if full in self._names:
+        fail(full, f"a layer of that name already exists in network {self.name!r}")
+    check_dtype(full, input, FLOAT_TYPES)
+    if input.ndim < 3:
+        fail(full, f"input {input.name!r} must have rank >= 3 (its last three dims are flattened, as "
+                   f"IFullyConnectedLayer), found shape {input.shape}; add a shuffle first")
+    num_outputs = int(num_outputs)
+    if num_outputs < 1:
+        fail(full, f"num_outputs must be >= 1, found {num_outputs}")
+    lead = input.shape[:-3]
+    m, v = math.prod(lead), math.prod(input.shape[-3:])
+    kernel_w = weights_arg(self, full, "kernel", kernel, (num_outputs, v))
+    bias_w = weights_arg(self, full, "bias", None if bias is True else bias, (num_outputs,), optional=bias is not True)
+
+    def _constant(w, shape, role):
+        const = self.add_constant(shape, w, name=f"{base}.{role}").output
+        if const.dtype != input.dtype:
+            const = self.add_cast(const, input.dtype, name=f"{base}.{role}_cast").output
+        return const
+
+    flat = self.add_shuffle(input, reshape_dims=(m, v), name=f"{base}.flatten").output
+    out = self.add_matrix_multiply(flat, MatrixOperation.NONE, _constant(kernel_w, (num_outputs, v), "kernel"),
+                                   MatrixOperation.TRANSPOSE, name=f"{base}.matmul").output
+    if bias_w is not None:
+        b = _constant(reshaped(bias_w, (1, num_outputs)), (1, num_outputs), "bias")
+        out = self.add_elementwise(out, b, ElementWiseOperation.SUM, name=f"{base}.bias_add").output
+    return self.add_shuffle(out, reshape_dims=lead + (num_outputs, 1, 1), name=base)
+
+
+def _free_name(net, base):
+    """``base``, ``base1``, ``base2`` ...: the first whose scoped name no layer uses yet."""
+    name, i = base, 0
+    while net.scoped_name(name) in net._names or net.scoped_name(f"{name}.flatten") in net._names:
+        i += 1
+        name = f"{base}{i}"
+    return name
+

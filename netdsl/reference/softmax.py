@@ -1,0 +1,14 @@
+"""Reference kernel for SOFTMAX (TensorRT ISoftMaxLayer), max-subtracted for stability."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph.enums import LayerType
+from .registry import kernel
+
+
+@kernel(LayerType.SOFTMAX)
+def softmax(layer, x):
+    x = x.astype(np.float32, copy=False)
+    e = np.exp(x - np.max(x, axis=layer.axis, keepdims=True))
+    return e / np.sum(e, axis=layer.axis, keepdims=True)
