@@ -1,0 +1,92 @@
+"""Reference kernel for RNN: the exact recurrences of ``netdsl.layers.rnn``
+(torch.nn.RNN / LSTM / GRU semantics), step by step in float64."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph.enums import LayerType
+from ..layers.rnn import weight_role
+from .registry import kernel
+
+
+def _sigmoid(x):
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+def run_direction(op: str, x, w_ih, w_hh, b_ih, b_hh, h, c, reverse: bool, linear_before_reset: bool = True):
+    """One layer, one direction.
+
+    Args:
+        op: "RELU", "TANH", "LSTM" or "GRU".
+        x: (T, N, C) float64 inputs, sequence-major.
+        w_ih: (G*H, C); w_hh: (G*H, H); b_ih, b_hh: (G*H,) (zeros when the
+            layer has no bias).
+        h, c: (N, H) initial hidden and cell state (c unused unless LSTM).
+        reverse: run from step T-1 down to 0.
+        linear_before_reset: GRU variant (see ``netdsl.layers.rnn``).
+    Returns:
+        (y (T, N, H) with y[t] the state after step t, final h, final c).
+    """
+    hidden = w_hh.shape[1]
+    gx = x @ w_ih.T + b_ih  # (T, N, G*H): the input projections of every step at once
+    y = np.empty(x.shape[:2] + (hidden,))
+    steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+    for t in steps:
+        if op == "GRU":
+            gh = h @ w_hh[:2 * hidden].T + b_hh[:2 * hidden]
+            r = _sigmoid(gx[t, :, :hidden] + gh[:, :hidden])
+            z = _sigmoid(gx[t, :, hidden:2 * hidden] + gh[:, hidden:])
+            if linear_before_reset:
+                hn = r * (h @ w_hh[2 * hidden:].T + b_hh[2 * hidden:])
+            else:
+                hn = (r * h) @ w_hh[2 * hidden:].T + b_hh[2 * hidden:]
+            n = np.tanh(gx[t, :, 2 * hidden:] + hn)
+            h = (1.0 - z) * n + z * h
+        else:
+            pre = gx[t] + h @ w_hh.T + b_hh
+            if op == "LSTM":
+                i, f, g, o = np.split(pre, 4, axis=1)
+                c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+                h = _sigmoid(o) * np.tanh(c)
+            elif op == "TANH":
+                h = np.tanh(pre)
+            else:
+                h = np.maximum(pre, 0.0)
+        y[t] = h
+    return y, h, c
+
+
+@kernel(LayerType.RNN)
+def rnn(layer, x, *states):
+    op = layer.op.name
+    dirs, hidden = layer.num_directions, layer.hidden_size
+    states = list(states)
+    h0 = states.pop(0).astype(np.float64) if layer.has_initial_hidden else None
+    c0 = states.pop(0).astype(np.float64) if layer.has_initial_cell else None
+    seq = np.asarray(x, np.float64)
+    if layer.batch_first:
+        seq = seq.transpose(1, 0, 2)
+    zeros = np.zeros((seq.shape[1], hidden))
+    h_n, c_n = [], []
+    for k in range(layer.num_layers):
+        outs = []
+        for d in range(dirs):
+            w = {kind: layer.weights[weight_role(k, d == 1, kind)].value.astype(np.float64)
+                 for kind in ("weight_ih", "weight_hh")}
+            b_ih, b_hh = ((layer.weights[weight_role(k, d == 1, kind)].value.astype(np.float64)
+                           for kind in ("bias_ih", "bias_hh")) if layer.has_bias
+                          else (np.zeros(w["weight_hh"].shape[0]),) * 2)
+            index = k * dirs + d
+            y, h, c = run_direction(op, seq, w["weight_ih"], w["weight_hh"], b_ih, b_hh,
+                                    zeros if h0 is None else h0[index], zeros if c0 is None else c0[index],
+                                    reverse=d == 1, linear_before_reset=layer.linear_before_reset)
+            outs.append(y)
+            h_n.append(h)
+            c_n.append(c)
+        seq = np.concatenate(outs, axis=2)
+    if layer.batch_first:
+        seq = seq.transpose(1, 0, 2)
+    results = [seq.astype(np.float32), np.stack(h_n).astype(np.float32)]
+    if op == "LSTM":
+        results.append(np.stack(c_n).astype(np.float32))
+    return results
