@@ -1,30 +1,39 @@
 """concatenation: ``Network.add_concatenation`` (TensorRT IConcatenationLayer).
 
 Semantics: TensorRT API reference, IConcatenationLayer: inputs of equal rank
-and dtype, equal in every dim but ``axis``. netdsl requires ``axis``:
-TensorRT's default (rank - 3, or 0) silently concatenates the wrong dim.
+and dtype, equal in every dim but ``axis``, joined along ``axis`` in input
+order. netdsl requires ``axis``: TensorRT's default (the rank-3 dim for
+rank >= 3, else 0) silently concatenates the wrong dim.
 """
 from __future__ import annotations
 
 from ..graph.enums import LayerType
 from ..graph.network import network_method
 from ._checks import check_axis, fail
+from .shuffle import check_not_uint8
 
 
 @network_method
 def add_concatenation(self, inputs, *, axis: int, name=None):
     """Concatenate tensors along ``axis`` (1 = channels for NCHW).
 
+    Args:
+        inputs: one or more tensors of equal rank (>= 1) and equal DataType
+            (any but UINT8), equal in every dim but ``axis``.
+        axis: the joined dim, in ``[-rank, rank)``; negative counts from the
+            end and is stored normalised.
     Returns:
-        Layer with one output; the axis dim is the inputs' sum.
+        Layer with one output; its ``axis`` dim is the sum of the inputs'.
     Raises:
-        NetworkDefinitionError: no inputs, rank/dtype/dim mismatch, bad axis.
+        NetworkDefinitionError: no inputs, a UINT8 input, a rank, dtype or
+            dim mismatch, or ``axis`` out of range.
     """
     inputs = list(inputs)
     name = self.begin_layer(LayerType.CONCATENATION, name, inputs)
     if not inputs:
         fail(name, "needs at least one input")
     first = inputs[0]
+    check_not_uint8(name, first)
     axis = check_axis(name, axis, first.ndim)
     for t in inputs[1:]:
         if t.dtype != first.dtype:

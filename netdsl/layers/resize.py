@@ -1,21 +1,62 @@
 """resize: ``Network.add_resize`` (TensorRT IResizeLayer).
 
-Semantics: TensorRT API reference, IResizeLayer and ONNX Resize (which it
-implements). For output index o and scale s = out/in, the input coordinate is
-ASYMMETRIC: o / s; HALF_PIXEL: (o + 0.5) / s - 0.5; ALIGN_CORNERS:
-o * (in - 1) / (out - 1). NEAREST rounds that coordinate by
-``nearest_rounding`` (HALF_UP, HALF_DOWN, FLOOR, CEIL); LINEAR interpolates
-(multi-linear over the resized dims); CUBIC uses ``cubic_coeff`` (-0.75).
-TensorRT's defaults: ASYMMETRIC, FLOOR, selector FORMULA.
+Semantics: TensorRT API reference, IResizeLayer, ResizeCoordinateTransformation,
+ResizeSelector, ResizeRoundMode and InterpolationMode, and the TensorRT
+operator reference, "Resize". For an axis of input length ``in`` resized to
+``out``, output index o maps to the input coordinate
+
+- ALIGN_CORNERS: ``o * (in - 1) / (out - 1)``;
+- ASYMMETRIC (default): ``o * (in / out)``;
+- HALF_PIXEL: ``(o + 0.5) * (in / out) - 0.5``;
+
+and, when ``out == 1`` with ``selector_for_single_pixel=UPPER``, to 0.
+The ratio is always of the lengths, so with ``scales`` whose ``in * scale``
+is not whole, the mapping uses ``out / in`` and not the given scale (ONNX
+Resize with a ``scales`` input would use the scale). NEAREST rounds the
+coordinate by ``nearest_rounding`` (HALF_UP, HALF_DOWN, FLOOR (default),
+CEIL) and clamps it to [0, in - 1]; LINEAR is 1-D to 3-D multi-linear with
+the coordinate clamped to [0, in - 1]; CUBIC is 2-D Keys cubic convolution
+with coefficient ``cubic_coeff`` (-0.75 default), reading edge values
+outside the input or, with ``exclude_outside``, dropping those taps and
+renormalising. This is ONNX Resize (opset >= 11) with
+coordinate_transformation_mode align_corners / asymmetric / half_pixel
+(HALF_PIXEL + UPPER is pytorch_half_pixel for NEAREST and LINEAR),
+nearest_mode round_prefer_ceil / round_prefer_floor / floor / ceil,
+cubic_coeff_a, exclude_outside, antialias 0 (TensorRT has no antialias).
 """
 from __future__ import annotations
 
 import math
 
+from ..graph.dtypes import DataType
 from ..graph.enums import (InterpolationMode, LayerType, ResizeCoordinateTransformation, ResizeRoundMode,
                            ResizeSelector)
 from ..graph.network import network_method
-from ._checks import fail
+from ._checks import FLOAT_TYPES, check_dtype, fail
+
+# Innermost dims each mode can resize (IResizeLayer: NEAREST up to 8-D,
+# LINEAR 1-D to 3-D, CUBIC 2-D).
+RESIZABLE_DIMS = {"NEAREST": 8, "LINEAR": 3, "CUBIC": 2}
+
+
+def _output_shape(layer: str, input, shape, scales):
+    """The output dims from exactly one of ``shape`` / ``scales`` (floor(in * scale), in float64)."""
+    n = input.ndim
+    if (shape is None) == (scales is None):
+        fail(layer, "give exactly one of shape= or scales=")
+    if scales is not None:
+        scales = tuple(float(s) for s in scales)
+        if len(scales) != n or not all(math.isfinite(s) and s > 0 for s in scales):
+            fail(layer, f"scales must be {n} finite positive factors (input {input.name!r} {input.shape}), "
+                        f"found {scales}")
+        out = tuple(int(math.floor(d * s)) for d, s in zip(input.shape, scales))
+        if 0 in out:
+            fail(layer, f"scales {scales} make an empty output {out} from input {input.name!r} {input.shape}")
+        return out, scales
+    out = tuple(int(d) for d in shape)
+    if len(out) != n or any(d < 1 for d in out):
+        fail(layer, f"shape must be {n} positive dims (input {input.name!r} {input.shape}), found {out}")
+    return out, None
 
 
 @network_method
@@ -23,34 +64,45 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
                coordinate_transformation=ResizeCoordinateTransformation.ASYMMETRIC,
                nearest_rounding=ResizeRoundMode.FLOOR, selector_for_single_pixel=ResizeSelector.FORMULA,
                cubic_coeff: float = -0.75, exclude_outside: bool = False, name=None):
-    """Resize a tensor (e.g. NCHW upsample: ``scales=(1, 1, 2, 2)``).
+    """Resize a tensor, e.g. an NCHW 2x upsample with ``scales=(1, 1, 2, 2)``.
 
     Args:
-        input: any-rank tensor.
-        shape: output dims, or
-        scales: one factor per dim; output dim = floor(in * scale).
-        resize_mode: InterpolationMode (LINEAR/CUBIC need a float input).
-        coordinate_transformation, nearest_rounding, selector_for_single_pixel,
-        cubic_coeff, exclude_outside: as TensorRT.
+        input: FLOAT, HALF or BF16 of rank >= 1 without zero-size dims
+            (INT8 with NEAREST only).
+        shape: the output dims, or
+        scales: one factor per dim; output dim = floor(in * scale) >= 1.
+        resize_mode: InterpolationMode NEAREST, LINEAR (at most the 3
+            innermost dims change) or CUBIC (at most the 2 innermost).
+        coordinate_transformation: ResizeCoordinateTransformation.
+        nearest_rounding: ResizeRoundMode, for NEAREST.
+        selector_for_single_pixel: ResizeSelector for axes resized to 1.
+        cubic_coeff: the cubic kernel's ``a``, for CUBIC.
+        exclude_outside: drop CUBIC taps outside the input and renormalise
+            (no effect on NEAREST and LINEAR, which read inside the input).
     Returns:
-        Layer with one output, input dtype.
+        Layer with one output of the input's dtype. Attributes ``shape``
+        (output dims), ``scales`` (as given, or None) and the modes above.
     Raises:
-        NetworkDefinitionError: neither or both of shape/scales, wrong length.
+        NetworkDefinitionError: not exactly one of shape/scales, wrong
+            length, non-positive or non-finite scales, an empty output dim,
+            an unsupported dtype, an empty input dim, a LINEAR/CUBIC resize
+            of an outer dim, or a non-finite cubic_coeff.
     """
     name = self.begin_layer(LayerType.RESIZE, name, [input])
-    if (shape is None) == (scales is None):
-        fail(name, "give exactly one of shape= or scales=")
-    n = input.ndim
-    if scales is not None:
-        scales = tuple(float(s) for s in scales)
-        if len(scales) != n or any(s <= 0 for s in scales):
-            fail(name, f"scales must be {n} positive factors (input {input.name!r} {input.shape}), found {scales}")
-        out = tuple(int(math.floor(d * s)) for d, s in zip(input.shape, scales))
-    else:
-        out = tuple(int(d) for d in shape)
-        if len(out) != n or any(d < 1 for d in out):
-            fail(name, f"shape must be {n} positive dims (input {input.name!r} {input.shape}), found {out}")
-    attrs = dict(shape=out, scales=scales, resize_mode=InterpolationMode[resize_mode.name],
+    mode = InterpolationMode[resize_mode.name]
+    check_dtype(name, input, FLOAT_TYPES + ((DataType.INT8,) if mode is InterpolationMode.NEAREST else ()),
+                f"{mode.name} resize input")
+    if input.ndim == 0 or 0 in input.shape:
+        fail(name, f"input {input.name!r} must have rank >= 1 and no empty dim, found shape {input.shape}")
+    out, scales = _output_shape(name, input, shape, scales)
+    resized = [i for i, (a, b) in enumerate(zip(input.shape, out)) if a != b]
+    innermost = RESIZABLE_DIMS[mode.name]
+    if resized and resized[0] < input.ndim - innermost:
+        fail(name, f"{mode.name} resizes at most the {innermost} innermost dims, but {input.shape} -> {out} "
+                   f"resizes dim {resized[0]}")
+    if not math.isfinite(float(cubic_coeff)):
+        fail(name, f"cubic_coeff must be finite, found {cubic_coeff}")
+    attrs = dict(shape=out, scales=scales, resize_mode=mode,
                  coordinate_transformation=ResizeCoordinateTransformation[coordinate_transformation.name],
                  nearest_rounding=ResizeRoundMode[nearest_rounding.name],
                  selector_for_single_pixel=ResizeSelector[selector_for_single_pixel.name],

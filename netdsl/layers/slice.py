@@ -1,15 +1,46 @@
 """slice: ``Network.add_slice`` (TensorRT ISliceLayer).
 
-Semantics: TensorRT API reference, ISliceLayer: output[i] = input[start + i *
-stride] per dim (stride may be negative); out-of-bounds reads follow
-SampleMode: STRICT_BOUNDS (an error), WRAP (modulo), CLAMP (nearest edge),
-FILL (``fill_value``), REFLECT (mirror without repeating the edge).
+Semantics: TensorRT operator reference, "Slice", and API reference,
+SampleMode. Per dim i, output index y reads input coordinate
+``x = start + y * stride`` (stride may be 0 or negative). Out-of-bounds
+coordinates (x < 0 or x >= d) follow ``mode``:
+
+- STRICT_BOUNDS: an error (netdsl checks it when the layer is added);
+- WRAP: ``x mod d``;
+- CLAMP: 0 below, d - 1 above;
+- FILL: the element is ``fill_value``;
+- REFLECT: ``c = |x| mod (2d - 2)``, then ``2d - 2 - c`` if ``c >= d`` else
+  ``c`` (mirrored about the edge elements, which are not repeated; a dim of
+  size 1 always reads 0).
+
+A dim of size 0 can only be read in FILL mode.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, SampleMode
 from ..graph.network import network_method
 from ._checks import dims, fail
+from .shuffle import check_not_uint8
+
+
+def _fill_value(layer: str, value, input):
+    """The fill value as a Python number the input's dtype holds exactly (ints stay ints)."""
+    dtype = input.dtype
+    if dtype.is_float:
+        return float(value)
+    if dtype is DataType.BOOL:
+        if value not in (0, 1):
+            fail(layer, f"fill_value {value!r} for the BOOL input {input.name!r} must be 0, 1, False or True")
+        return bool(value)
+    number = int(value) if isinstance(value, (int, np.integer)) else float(value)
+    info = np.iinfo(dtype.to_numpy())
+    if not float(number).is_integer() or not info.min <= number <= info.max:  # nan and inf are not integers
+        fail(layer, f"fill_value {value!r} is not a {dtype.name} value (integers in [{info.min}, {info.max}]) "
+                    f"for input {input.name!r}")
+    return int(number)
 
 
 @network_method
@@ -18,26 +49,42 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
     """Add a strided slice.
 
     Args:
-        input: any tensor.
-        start, shape, stride: per-dim tuples (ints), length = input rank.
+        input: a tensor of any rank and any DataType but UINT8.
+        start: first input coordinate per dim (may be negative outside
+            STRICT_BOUNDS); an int applies to every dim.
+        shape: output dims (>= 0), one per input dim.
+        stride: step per dim (any int, 0 repeats ``start``).
         mode: SampleMode for out-of-bounds coordinates.
-        fill_value: value for SampleMode.FILL.
+        fill_value: the value of out-of-bounds elements in FILL mode (else
+            unused); for an integer input an integer in its range, for BOOL
+            0 or 1.
     Returns:
-        Layer with one output of ``shape``, the input's dtype.
+        Layer with one output of ``shape`` and the input's dtype. Attributes
+        ``start``, ``shape``, ``stride`` (tuples), ``mode``, ``fill_value``.
     Raises:
-        NetworkDefinitionError: wrong lengths, or STRICT_BOUNDS reads out of bounds.
+        NetworkDefinitionError: a UINT8 input, start/shape/stride of the
+            wrong length, a negative output dim, a STRICT_BOUNDS read outside
+            the input (naming the dim), a zero-size input dim read outside
+            FILL mode, or a fill value the input's dtype cannot hold.
     """
     name = self.begin_layer(LayerType.SLICE, name, [input])
+    check_not_uint8(name, input)
     n = input.ndim
     start, shape, stride = (dims(v, n, w, name) for v, w in ((start, "start"), (shape, "shape"), (stride, "stride")))
     if any(s < 0 for s in shape):
         fail(name, f"shape must be non-negative, found {shape}")
     mode = SampleMode[mode.name]
-    if mode.name == "STRICT_BOUNDS":
-        for i, (b, s, st, d) in enumerate(zip(start, shape, stride, input.shape)):
-            last = b + (s - 1) * st
-            if s and not (0 <= b < d and 0 <= last < d):
-                fail(name, f"dimension {i}: start {b}, size {s}, stride {st} reads index {last} outside "
-                           f"[0, {d}) of input {input.name!r} {input.shape} (use a SampleMode other than STRICT_BOUNDS)")
-    attrs = dict(start=start, shape=shape, stride=stride, mode=mode, fill_value=float(fill_value))
+    for i, (b, s, st, d) in enumerate(zip(start, shape, stride, input.shape)):
+        if not s:
+            continue
+        last = b + (s - 1) * st
+        if mode is SampleMode.STRICT_BOUNDS and not (0 <= b < d and 0 <= last < d):
+            fail(name, f"dimension {i}: start {b}, size {s}, stride {st} reads index {last if 0 <= b < d else b} "
+                       f"outside [0, {d}) of input {input.name!r} {input.shape} (use a SampleMode other than "
+                       f"STRICT_BOUNDS)")
+        if d == 0 and mode is not SampleMode.FILL:
+            fail(name, f"dimension {i} of input {input.name!r} {input.shape} is empty: only SampleMode.FILL "
+                       f"can read it, found {mode.name}")
+    fill_value = _fill_value(name, fill_value, input) if mode is SampleMode.FILL else fill_value
+    attrs = dict(start=start, shape=shape, stride=stride, mode=mode, fill_value=fill_value)
     return self.append_layer(LayerType.SLICE, name, [input], [(shape, input.dtype)], attrs)

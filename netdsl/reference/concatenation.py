@@ -9,4 +9,5 @@ from .registry import kernel
 
 @kernel(LayerType.CONCATENATION)
 def concatenation(layer, *inputs):
+    """Join the inputs along ``layer.axis`` (normalised to [0, rank)), in order."""
     return np.concatenate(inputs, axis=layer.axis)

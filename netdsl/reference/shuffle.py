@@ -1,4 +1,8 @@
-"""Reference kernel for SHUFFLE: transpose, reshape, transpose (TensorRT IShuffleLayer)."""
+"""Reference kernel for SHUFFLE (TensorRT IShuffleLayer): transpose, reshape, transpose.
+
+Reshape reads and writes in row-major order, as TensorRT's; the 0 and -1
+of ``reshape_dims`` were resolved when the layer was added.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +13,8 @@ from .registry import kernel
 
 @kernel(LayerType.SHUFFLE)
 def shuffle(layer, x):
+    """``x`` of the input's shape -> array of the output's shape, same dtype."""
     x = np.transpose(x, layer.first_transpose)
     if layer.resolved_dims is not None:
-        x = x.reshape(layer.resolved_dims)
-    return np.ascontiguousarray(np.transpose(x, layer.second_transpose))
+        x = np.reshape(x, layer.resolved_dims)
+    return np.transpose(x, layer.second_transpose).copy()  # C order; keeps a 0-d result 0-d

@@ -1,4 +1,10 @@
-"""Reference kernel for SLICE with every SampleMode (TensorRT ISliceLayer)."""
+"""Reference kernel for SLICE with every SampleMode (TensorRT ISliceLayer).
+
+Semantics: TensorRT operator reference, "Slice" (the formulas are repeated
+in ``netdsl/layers/slice.py``). Each dim is gathered separately: the source
+index of every output index along the dim, plus a mask of in-bounds reads
+for FILL.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,33 +13,47 @@ from ..graph.enums import LayerType
 from .registry import kernel
 
 
-def source_indices(start, size, stride, extent, mode):
-    """Input index per output index along one dim, and a mask of in-bounds reads."""
-    idx = start + np.arange(size, dtype=np.int64) * stride
-    inside = (idx >= 0) & (idx < extent)
+def source_indices(start: int, size: int, stride: int, extent: int, mode: str):
+    """Input index per output index along one dim, and which reads were in bounds.
+
+    Args:
+        start, size, stride: the slice along this dim.
+        extent: the input's dim (> 0 unless ``mode`` is FILL).
+        mode: a SampleMode name.
+    Returns:
+        ``(indices, inside)``: int64 and bool arrays of length ``size``.
+        Out-of-bounds indices are mapped by WRAP/CLAMP/REFLECT; for FILL
+        (and STRICT_BOUNDS, which never has any) they are clamped so that
+        they can be gathered and then masked.
+    """
+    x = start + np.arange(size, dtype=np.int64) * stride
+    inside = (x >= 0) & (x < extent)
     if mode == "WRAP":
-        idx = np.mod(idx, extent)
+        x = np.mod(x, extent)
     elif mode == "REFLECT":
-        if extent == 1:
-            idx = np.zeros_like(idx)
+        period = 2 * extent - 2
+        if period == 0:
+            x = np.zeros_like(x)
         else:
-            period = 2 * (extent - 1)
-            idx = np.mod(idx, period)
-            idx = np.where(idx >= extent, period - idx, idx)
-    else:  # CLAMP, FILL, STRICT_BOUNDS (checked at definition)
-        idx = np.clip(idx, 0, extent - 1)
-    return idx, inside
+            c = np.mod(np.abs(x), period)
+            x = np.where(c >= extent, period - c, c)
+    else:
+        x = np.clip(x, 0, max(extent - 1, 0))
+    return x, inside
 
 
 @kernel(LayerType.SLICE)
 def slice_(layer, x):
+    """``x`` of the input's shape -> array of ``layer.shape``, same dtype."""
     mode = layer.mode.name
+    if any(d == 0 and n for d, n in zip(x.shape, layer.shape)):  # FILL reading an empty dim
+        return np.full(layer.shape, layer.fill_value, dtype=x.dtype)
     out = x
-    mask = np.ones(layer.shape, bool)
+    inside_all = np.ones(layer.shape, bool)
     for axis, (b, n, s) in enumerate(zip(layer.start, layer.shape, layer.stride)):
         idx, inside = source_indices(b, n, s, x.shape[axis], mode)
         out = np.take(out, idx, axis=axis)
-        mask &= inside.reshape((1,) * axis + (-1,) + (1,) * (x.ndim - axis - 1))
-    if mode == "FILL" and not mask.all():
-        out = np.where(mask, out, np.asarray(layer.fill_value).astype(out.dtype))
+        inside_all &= inside.reshape((1,) * axis + (-1,) + (1,) * (x.ndim - axis - 1))
+    if mode == "FILL":
+        out = np.where(inside_all, out, np.asarray(layer.fill_value).astype(out.dtype))
     return out

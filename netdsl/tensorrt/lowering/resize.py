@@ -1,13 +1,21 @@
 """RESIZE -> IResizeLayer (TensorRT API reference, IResizeLayer).
 
-netdsl's scale is out/in. When every ``in * scale`` is a whole number the
-given scales are passed (same meaning); otherwise the output shape, so
-TensorRT too uses out/in.
+TensorRT maps coordinates by the lengths (in / out), as netdsl. The given
+scales are passed only when each is a float32 value and ``in * scale`` is
+whole (then scale == out / in and TensorRT's floor(in * scale) cannot fall
+short by rounding); otherwise the output shape is, which means the same.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ...graph.enums import LayerType
 from .registry import lowering
+
+
+def _exact_scales(in_shape, scales) -> bool:
+    return scales is not None and all(float(np.float32(s)) == s and float(d * s).is_integer()
+                                      for d, s in zip(in_shape, scales))
 
 
 @lowering(LayerType.RESIZE)
@@ -16,10 +24,8 @@ def lower_resize(ctx, layer, inputs):
     selector_for_single_pixel, cubic_coeff, exclude_outside."""
     (x,) = inputs
     resize = ctx.named(ctx.network.add_resize(x), layer)
-    in_shape = layer.inputs[0].shape
-    scales = layer.scales
-    if scales is not None and all(float(d * s).is_integer() for d, s in zip(in_shape, scales)):
-        resize.scales = [float(s) for s in scales]
+    if _exact_scales(layer.inputs[0].shape, layer.scales):
+        resize.scales = [float(s) for s in layer.scales]
     else:
         resize.shape = tuple(layer.shape)
     tm = ctx.tm
