@@ -10,7 +10,7 @@ from netdsl import ActivationType, ElementWiseOperation, Network, Tensor, UnaryO
 
 
 def conv_bn_act(net: Network, x: Tensor, filters: int, size: int, stride: int = 1, *, scope: str,
-                batch_normalize: bool = True, activation: str = "leaky") -> Tensor:
+                batch_normalize: bool = True, activation: str = "leaky", fold_batch_norm: bool = False) -> Tensor:
     """Darknet ``[convolutional]``: convolution, batch norm, activation.
 
     Semantics: darknet src/convolutional_layer.c — padding ``size // 2`` when
@@ -23,16 +23,21 @@ def conv_bn_act(net: Network, x: Tensor, filters: int, size: int, stride: int = 
         scope: name scope, e.g. ``conv13`` (darknet layer index).
         batch_normalize: with batch norm; else the convolution has a bias.
         activation: ``leaky`` or ``linear``.
+        fold_batch_norm: fold the batch norm into the convolution's kernel and
+            bias (``Network.add_conv_batch_norm``); the same weight names, equal
+            within float32 rounding.
     Returns:
         NCHW tensor (N, filters, H / stride, W / stride).
     Weights declared: ``<scope>.conv.kernel`` (filters, C, size, size) KCRS;
     ``<scope>.bn.{scale,bias,mean,variance}`` or ``<scope>.conv.bias``.
     """
     with net.scope(scope):
-        x = net.add_convolution_nd(x, filters, (size, size), stride_nd=stride, padding_nd=size // 2,
-                                   bias=not batch_normalize, name="conv").output
         if batch_normalize:
-            x = net.add_batch_norm(x, eps=1e-5, name="bn").output
+            x = net.add_conv_batch_norm(x, filters, (size, size), stride_nd=stride, padding_nd=size // 2, eps=1e-5,
+                                        fold=fold_batch_norm, conv_name="conv", bn_name="bn").output
+        else:
+            x = net.add_convolution_nd(x, filters, (size, size), stride_nd=stride, padding_nd=size // 2,
+                                       name="conv").output
         if activation == "leaky":
             x = net.add_activation(x, ActivationType.LEAKY_RELU, alpha=0.1, name="leaky").output
         elif activation != "linear":

@@ -1,17 +1,35 @@
 """constant, identity, cast: ``Network.add_constant`` / ``add_identity`` / ``add_cast``.
 
-Semantics: TensorRT API reference, IConstantLayer (a tensor from Weights),
-IIdentityLayer (copy), ICastLayer (convert to ``to_type``; float -> int
-truncates toward zero, as C casts; to BOOL is ``!= 0``).
+Semantics: TensorRT API reference and operator pages, IConstantLayer (a
+tensor whose values are Weights), IIdentityLayer (a copy, same dtype in a
+strongly typed network) and ICastLayer ("all conversions between supported
+data types are allowed": BOOL, UINT8, INT8, INT32, INT64, HALF, BF16, FLOAT):
+
+* float -> integer truncates toward zero (the operator page's example casts
+  1.2, 5.6, 8.9 to 1, 5, 8); values outside the target range, and NaN, are
+  undefined (TensorRT DataType docs for UINT8: "undefined behavior for
+  floating point values outside the range [0.0f, 256.0) after truncation").
+* anything -> BOOL is ``x != 0``; BOOL -> number is 0 or 1.
+* float -> narrower float rounds to nearest even (overflow to +-inf); integer
+  -> float rounds to the nearest representable value.
+* integer -> narrower integer keeps the low bits (two's complement; not
+  specified by TensorRT).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..graph.dtypes import as_datatype
+from ..graph.dtypes import DataType, as_datatype
 from ..graph.enums import LayerType
-from ..graph.network import network_method
-from ._checks import weights_arg
+from ..graph.network import DerivedWeights, Weights, network_method
+from ._checks import fail, weights_arg
+
+
+def _datatype(name, value, what):
+    try:
+        return as_datatype(value)
+    except TypeError as exc:
+        fail(name, f"{what}: {exc}")
 
 
 @network_method
@@ -19,37 +37,63 @@ def add_constant(self, shape, weights=None, *, dtype=None, name=None):
     """Add a constant tensor.
 
     Args:
-        shape: output dims.
-        weights: an array of that shape (its dtype becomes the tensor's), or
-            None to declare ``<name>.weights`` (``dtype``, default FLOAT) for a store.
+        shape: output dims (``()`` for a scalar).
+        weights: an array (or nested list / number) of that shape; an array
+            of float64 becomes FLOAT, otherwise its NumPy dtype gives the
+            tensor's dtype unless ``dtype`` is given (the values are then
+            converted, e.g. to BF16); Weights/DerivedWeights of that shape;
+            or None to declare ``<name>.weights`` (``dtype``, default FLOAT)
+            for a weight store.
+        dtype: the tensor's DataType (FLOAT, HALF, BF16, INT8, INT32, INT64,
+            BOOL, UINT8).
     Returns:
-        Layer with one output of ``shape``.
+        Layer with one output of ``shape`` and that dtype (``layer.shape``,
+        ``layer.weights["weights"]``).
+    Raises:
+        NetworkDefinitionError: values of another shape, a negative
+            dimension, or an unknown dtype.
     """
     name = self.begin_layer(LayerType.CONSTANT, name, [])
     shape = tuple(int(d) for d in shape)
-    if weights is not None and not hasattr(weights, "shape"):
-        weights = np.asarray(weights)
-    if dtype is None:
-        dtype = "float32" if weights is None or not hasattr(weights, "dtype") else weights.dtype
-        if isinstance(weights, np.ndarray) and weights.dtype == np.float64:
-            dtype = "float32"
-    dtype = as_datatype(dtype)
-    if isinstance(weights, np.ndarray):
-        weights = weights.astype(dtype.to_numpy(), copy=False)
-    w = weights_arg(self, name, "weights", weights, shape, dtype)
+    if any(d < 0 for d in shape):
+        fail(name, f"dimensions must be >= 0, found {shape}")
+    if isinstance(weights, (Weights, DerivedWeights)):
+        w = weights_arg(self, name, "weights", weights, shape)
+    else:
+        if weights is not None:
+            weights = np.asarray(weights)
+            if dtype is None:
+                dtype = "float32" if weights.dtype == np.float64 else weights.dtype
+        dtype = _datatype(name, "float32" if dtype is None else dtype, "dtype")
+        if weights is None:
+            w = self.declare_weights(name, "weights", shape, dtype)
+        else:
+            if weights.shape != shape:
+                fail(name, f"weights must have shape {shape}, found {weights.shape}")
+            w = self.declare_weights(name, "weights", shape, dtype, value=weights.astype(dtype.to_numpy()))
     return self.append_layer(LayerType.CONSTANT, name, [], [(shape, w.dtype)], dict(shape=shape), {"weights": w})
 
 
 @network_method
 def add_identity(self, input, *, name=None):
-    """Add a copy of ``input`` (same shape and dtype)."""
+    """Add a copy of ``input``: same shape and dtype (any dtype)."""
     name = self.begin_layer(LayerType.IDENTITY, name, [input])
     return self.append_layer(LayerType.IDENTITY, name, [input], [(input.shape, input.dtype)])
 
 
 @network_method
 def add_cast(self, input, to_type, *, name=None):
-    """Add a conversion of ``input`` to DataType ``to_type`` (same shape)."""
+    """Add a conversion of ``input`` to ``to_type`` (same shape).
+
+    Args:
+        input: tensor of any dtype.
+        to_type: DataType (or NumPy dtype / name such as "float16").
+    Returns:
+        Layer with one output of the input's shape and dtype ``to_type``
+        (``layer.to_type``); conversion rules in the module docstring.
+    Raises:
+        NetworkDefinitionError: an unknown ``to_type``.
+    """
     name = self.begin_layer(LayerType.CAST, name, [input])
-    to_type = as_datatype(to_type)
+    to_type = _datatype(name, to_type, "to_type")
     return self.append_layer(LayerType.CAST, name, [input], [(input.shape, to_type)], dict(to_type=to_type))

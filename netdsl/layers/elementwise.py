@@ -1,9 +1,33 @@
 """elementwise and unary: ``Network.add_elementwise`` / ``add_unary``.
 
-Semantics: TensorRT API reference, IElementWiseLayer (both inputs of equal
-rank and dtype; each dimension equal or 1, broadcast; EQUAL/GREATER/LESS
-give BOOL; AND/OR/XOR take BOOL; FLOOR_DIV rounds toward -inf) and
-IUnaryLayer (NOT takes BOOL; ISINF/ISNAN give BOOL; ROUND is half to even).
+Semantics: TensorRT API reference, IElementWiseLayer / ElementWiseOperation
+and IUnaryLayer / UnaryOperation, with the operator reference pages.
+
+Elementwise: both inputs of equal rank and dtype; each dimension equal or 1
+(broadcast). SUM, PROD, MAX, MIN, SUB: the usual; DIV ``a / b`` (integer
+inputs: truncated toward zero, as C; TensorRT documents no other rounding);
+POW ``a ** b``; FLOOR_DIV ``floor(a / b)`` (rounds toward -inf, integers
+too); AND, OR, XOR on BOOL; EQUAL, GREATER, LESS give BOOL.
+
+=====================================  ======================================
+ops                                    input dtypes
+=====================================  ======================================
+SUM PROD MAX MIN SUB DIV FLOOR_DIV     FLOAT HALF BF16 INT32 INT64
+POW                                    FLOAT HALF BF16
+EQUAL GREATER LESS (-> BOOL)           FLOAT HALF BF16 INT32 INT64
+AND OR XOR                             BOOL
+=====================================  ======================================
+
+POW on INT32/INT64 is only in the newest operator pages (the 10.x API
+reference allows "floating-point type or INT8"); INT8 is TensorRT's
+quantized type and is accepted nowhere here.
+
+Unary (element by element, output shape = input shape): EXP LOG SQRT RECIP
+ABS NEG SIN COS TAN SINH COSH ASIN ACOS ATAN ASINH ACOSH ATANH CEIL FLOOR ERF
+take FLOAT, HALF, BF16; ABS and SIGN also INT32, INT64 (SIGN: 1, -1 or 0);
+ROUND rounds half to even; ISINF and ISNAN (TensorRT >= 10.8) take floats
+and give BOOL; NOT takes and gives BOOL. (TensorRT-RTX 1.7 also builds NEG on
+integers, but the API reference allows floats only: use SUB from zero.)
 """
 from __future__ import annotations
 
@@ -12,20 +36,31 @@ from ..graph.enums import ElementWiseOperation, LayerType, UnaryOperation
 from ..graph.network import network_method
 from ._checks import FLOAT_TYPES, check_dtype, fail
 
-_COMPARE = {"EQUAL", "GREATER", "LESS"}
-_LOGICAL = {"AND", "OR", "XOR"}
-_NUMERIC = FLOAT_TYPES + (DataType.INT8, DataType.INT32, DataType.INT64)
+INTEGER_TYPES = (DataType.INT32, DataType.INT64)
+NUMERIC_TYPES = FLOAT_TYPES + INTEGER_TYPES
+BOOL_TYPES = (DataType.BOOL,)
+
+COMPARISONS = ("EQUAL", "GREATER", "LESS")
+LOGICAL = ("AND", "OR", "XOR")
+
+# Allowed input dtypes per operation (module docstring).
+ELEMENTWISE_TYPES = {op.name: NUMERIC_TYPES for op in ElementWiseOperation}
+ELEMENTWISE_TYPES.update({"POW": FLOAT_TYPES}, **{op: BOOL_TYPES for op in LOGICAL})
+UNARY_TYPES = {op.name: FLOAT_TYPES for op in UnaryOperation}
+UNARY_TYPES.update(ABS=NUMERIC_TYPES, SIGN=NUMERIC_TYPES, NOT=BOOL_TYPES)
+UNARY_TO_BOOL = ("ISINF", "ISNAN")
 
 
 def broadcast_shape(name, a, b):
-    """TensorRT broadcast of two equal-rank shapes (each dim equal or 1)."""
+    """TensorRT broadcast of two equal-rank tensors (each dim equal or 1); fails naming ``name``."""
     if a.ndim != b.ndim:
         fail(name, f"inputs must have equal rank: {a.name!r} {a.shape} vs {b.name!r} {b.shape} "
                    f"(add a shuffle or unsqueeze to match ranks)")
     out = []
     for i, (x, y) in enumerate(zip(a.shape, b.shape)):
         if x != y and 1 not in (x, y):
-            fail(name, f"dimension {i} does not broadcast: {a.name!r} {a.shape} vs {b.name!r} {b.shape}")
+            fail(name, f"dimension {i} does not broadcast: {a.name!r} {a.shape} vs {b.name!r} {b.shape} "
+                       f"(each dimension must be equal or 1)")
         out.append(max(x, y) if min(x, y) != 0 else 0)
     return tuple(out)
 
@@ -35,25 +70,24 @@ def add_elementwise(self, input1, input2, op: ElementWiseOperation, *, name=None
     """Add ``op(input1, input2)`` with broadcasting.
 
     Args:
-        input1, input2: tensors of equal rank and dtype; dims equal or 1.
+        input1, input2: tensors of equal rank and dtype; each dimension equal
+            or 1. Dtypes per op: see the module docstring.
         op: ElementWiseOperation.
     Returns:
-        Layer with one output of the broadcast shape; BOOL for comparisons,
-        else the inputs' dtype.
+        Layer with one output of the broadcast shape; BOOL for EQUAL, GREATER
+        and LESS, else the inputs' dtype.
     Raises:
-        NetworkDefinitionError: rank, broadcast or dtype mismatch.
+        NetworkDefinitionError: rank or broadcast mismatch, differing dtypes,
+            or a dtype the op does not take (e.g. AND on FLOAT).
     """
     name = self.begin_layer(LayerType.ELEMENTWISE, name, [input1, input2])
     op = ElementWiseOperation[op.name]
     if input1.dtype != input2.dtype:
         fail(name, f"inputs must have the same dtype: {input1.name!r} is {input1.dtype.name}, "
                    f"{input2.name!r} is {input2.dtype.name} (add a cast)")
-    if op.name in _LOGICAL:
-        check_dtype(name, input1, (DataType.BOOL,))
-    else:
-        check_dtype(name, input1, _NUMERIC)
+    check_dtype(name, input1, ELEMENTWISE_TYPES[op.name], what=f"{op.name} input")
     shape = broadcast_shape(name, input1, input2)
-    dtype = DataType.BOOL if op.name in _COMPARE else input1.dtype
+    dtype = DataType.BOOL if op.name in COMPARISONS else input1.dtype
     return self.append_layer(LayerType.ELEMENTWISE, name, [input1, input2], [(shape, dtype)], dict(op=op))
 
 
@@ -62,20 +96,17 @@ def add_unary(self, input, op: UnaryOperation, *, name=None):
     """Add ``op(input)`` elementwise.
 
     Args:
-        input: FLOAT/HALF/BF16 tensor (NOT: BOOL; ABS, NEG, SIGN: also INT32/INT64).
-        op: UnaryOperation.
+        input: tensor of any shape; FLOAT, HALF or BF16 for most ops (ABS,
+            SIGN: also INT32, INT64; NOT: BOOL only).
+        op: UnaryOperation (ISNAN needs TensorRT >= 10.8 to lower).
     Returns:
-        Layer with one output of the input's shape; BOOL for ISINF/ISNAN.
+        Layer with one output of the input's shape; BOOL for ISINF/ISNAN,
+        else the input's dtype.
     Raises:
         NetworkDefinitionError: dtype not allowed for ``op``.
     """
     name = self.begin_layer(LayerType.UNARY, name, [input])
     op = UnaryOperation[op.name]
-    if op.name == "NOT":
-        check_dtype(name, input, (DataType.BOOL,))
-    elif op.name in ("ABS", "NEG", "SIGN"):
-        check_dtype(name, input, _NUMERIC)
-    else:
-        check_dtype(name, input, FLOAT_TYPES)
-    dtype = DataType.BOOL if op.name in ("ISINF", "ISNAN") else input.dtype
+    check_dtype(name, input, UNARY_TYPES[op.name], what=f"{op.name} input")
+    dtype = DataType.BOOL if op.name in UNARY_TO_BOOL else input.dtype
     return self.append_layer(LayerType.UNARY, name, [input], [(input.shape, dtype)], dict(op=op))

@@ -1,4 +1,4 @@
-"""Reference kernels for CONSTANT, IDENTITY and CAST."""
+"""Reference kernels for CONSTANT, IDENTITY and CAST (rules in ``netdsl.layers.constant``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +10,7 @@ from .registry import kernel
 
 @kernel(LayerType.CONSTANT)
 def constant(layer):
-    return layer.weights["weights"].value
+    return layer.weights["weights"].value.reshape(layer.shape)
 
 
 @kernel(LayerType.IDENTITY)
@@ -20,8 +20,15 @@ def identity(layer, x):
 
 @kernel(LayerType.CAST)
 def cast(layer, x):
-    if layer.to_type is DataType.BOOL:
+    """The executor converts the result to ``to_type`` (NumPy astype; bfloat16 rounded to nearest even)."""
+    to = layer.to_type
+    if to is DataType.BOOL:
         return x != 0
-    if not layer.to_type.is_float and np.issubdtype(x.dtype, np.floating):
-        return np.trunc(x).astype(layer.to_type.to_numpy())
+    if x.dtype == np.bool_:
+        return x.astype(np.int32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not to.is_float and np.issubdtype(x.dtype, np.floating):
+            return np.trunc(x).astype(to.to_numpy())  # out of range / NaN: undefined in TensorRT
+        if to is DataType.HALF:
+            return x.astype(np.float16)  # overflow to +-inf is the defined result
     return x

@@ -1,4 +1,9 @@
-"""Reference kernels for ELEMENTWISE and UNARY (TensorRT IElementWiseLayer, IUnaryLayer)."""
+"""Reference kernels for ELEMENTWISE and UNARY (TensorRT IElementWiseLayer, IUnaryLayer).
+
+Float inputs are computed in float64 and rounded by the executor to the
+output dtype; integer inputs stay integers (two's-complement wrap on
+overflow; integer division by zero is undefined in TensorRT and gives 0 here).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -9,14 +14,25 @@ from .registry import kernel
 
 
 def _div(a, b):
+    """DIV: true division for floats; integers truncate toward zero (C semantics)."""
+    if not np.issubdtype(a.dtype, np.integer):
+        return a / b
+    q = np.floor_divide(a, b)
+    inexact = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+    return np.where(inexact, q + 1, q).astype(a.dtype)
+
+
+def _floor_div(a, b):
+    """FLOOR_DIV: floor(a / b) toward -inf, the quotient rounded to float32 first as a float kernel
+    computes it (1.0 / 0.1 is 10.0 in float32, so the result is 10; NumPy's // gives 9)."""
     if np.issubdtype(a.dtype, np.integer):
-        return np.trunc(a / b).astype(a.dtype)  # integer DIV truncates toward zero
-    return a / b
+        return np.floor_divide(a, b)
+    return np.floor((a / b).astype(np.float32))
 
 
 BINARY = {
     "SUM": np.add, "PROD": np.multiply, "MAX": np.maximum, "MIN": np.minimum, "SUB": np.subtract,
-    "DIV": _div, "POW": np.power, "FLOOR_DIV": lambda a, b: np.floor_divide(a, b),
+    "DIV": _div, "POW": np.power, "FLOOR_DIV": _floor_div,
     "AND": np.logical_and, "OR": np.logical_or, "XOR": np.logical_xor,
     "EQUAL": np.equal, "GREATER": np.greater, "LESS": np.less,
 }
@@ -30,13 +46,17 @@ UNARY = {
 }
 
 
+def _compute_form(x):
+    return x.astype(np.float64) if np.issubdtype(x.dtype, np.floating) else x
+
+
 @kernel(LayerType.ELEMENTWISE)
 def elementwise(layer, a, b):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return BINARY[layer.op.name](a, b)
+        return BINARY[layer.op.name](_compute_form(a), _compute_form(b))
 
 
 @kernel(LayerType.UNARY)
 def unary(layer, x):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return UNARY[layer.op.name](x)
+        return UNARY[layer.op.name](_compute_form(x))

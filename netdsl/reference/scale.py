@@ -1,20 +1,26 @@
-"""Reference kernel for SCALE: (x * scale + shift) ** power (TensorRT IScaleLayer)."""
+"""Reference kernel for SCALE: (x * scale + shift) ** power (TensorRT IScaleLayer).
+
+The coefficients are lowered as weights of the input's dtype, so they are
+rounded to it first (float16 for a HALF input); the arithmetic is float64.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph.enums import LayerType
+from .executor import to_dtype
 from .registry import kernel
 
 
 @kernel(LayerType.SCALE)
 def scale(layer, x):
     axis = layer.channel_axis
-    out = x.astype(np.float32, copy=True)
+    dtype = layer.inputs[0].dtype
+    out = x.astype(np.float64)
     for role in ("scale", "shift", "power"):
         if role not in layer.weights:
             continue
-        w = layer.weights[role].value.astype(np.float32, copy=False)
+        w = to_dtype(layer.weights[role].value.astype(np.float32), dtype).astype(np.float64)
         if layer.mode.name == "UNIFORM":
             coeff = w.reshape(())
         else:
@@ -24,5 +30,6 @@ def scale(layer, x):
         elif role == "shift":
             out += coeff
         else:
-            out = np.power(out, coeff)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                out = np.power(out, coeff)
     return out
