@@ -19,9 +19,10 @@ from .registry import lookup
 
 def round_bf16(x: np.ndarray) -> np.ndarray:
     """Round float32 values to bfloat16 precision (round to nearest even), kept as float32."""
-    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    bits = x.view(np.uint32)
     rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
-    return rounded.view(np.float32)
+    return np.where(np.isnan(x), np.float32(np.nan), rounded.view(np.float32))  # NaN stays NaN
 
 
 def to_dtype(x: np.ndarray, dtype: DataType) -> np.ndarray:
