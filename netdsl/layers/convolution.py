@@ -1,15 +1,18 @@
 """convolution: ``Network.add_convolution_nd`` (TensorRT IConvolutionLayer).
 
-Semantics: TensorRT API reference, IConvolutionLayer — cross-correlation over
-the last ``len(kernel_shape)`` dims of an NC(D)HW input with a KCRS kernel
-(K = num_output_maps, C = input channels / num_groups), optional bias of K.
+Semantics: TensorRT API reference, IConvolutionLayer and the operator page
+"Convolution" — a grouped cross-correlation over the innermost 2 (3) spatial
+dims of an (N..., C, H, W) (or (N..., C, D, H, W)) input with a KCRS kernel
+(K = num_output_maps, C = input channels / num_groups), dilation, stride,
+zero padding per PaddingMode (``netdsl.layers.padding``), optional bias of K.
 """
 from __future__ import annotations
 
+from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, PaddingMode
 from ..graph.network import network_method
 from . import padding as _padding
-from ._checks import FLOAT_TYPES, check_dtype, check_rank, dims, fail, weights_arg
+from ._checks import FLOAT_TYPES, dims, fail, weights_arg
 
 
 @network_method
@@ -19,59 +22,85 @@ def add_convolution_nd(self, input, num_output_maps: int, kernel_shape, kernel=N
                        padding_mode: PaddingMode = PaddingMode.EXPLICIT_ROUND_DOWN, name=None):
     """Add a 2-D or 3-D convolution.
 
+    Output size per spatial dim (EXPLICIT_ROUND_DOWN):
+    ``O = floor((I + B + A - (1 + D * (F - 1))) / S) + 1``; other modes in
+    ``netdsl.layers.padding``.
+
     Args:
-        input: NCHW (or NCDHW) float tensor (FLOAT, HALF or BF16).
-        num_output_maps: K, output channels.
+        input: (N..., C, H, W) or (N..., C, D, H, W) tensor, FLOAT, HALF or
+            BF16; dims before C are batch dims (usually just N).
+        num_output_maps: K, output channels (>= 1).
         kernel_shape: (R, S) or (T, R, S) window size, in elements.
-        kernel: weights of shape (K, C / num_groups, *kernel_shape) — None to
-            declare ``<name>.kernel`` for a weight store, an array, or Weights.
-        bias: True (declare ``<name>.bias`` of shape (K,)), False for none,
-            an array or Weights.
+        kernel: weights of shape (K, C / num_groups, *kernel_shape), KCRS as
+            TensorRT's GKCRS with G folded into K — None (or True) declares
+            ``<name>.kernel`` for a weight store; or an array or Weights.
+            The TensorRT lowering converts them to the input's dtype.
+        bias: True (declare ``<name>.bias`` of shape (K,)), False/None for
+            none, an array or Weights.
         stride_nd, dilation_nd: ints or per-dimension tuples (default 1).
         padding_nd: symmetric padding; or pre_padding / post_padding for
             asymmetric padding (top/left vs bottom/right), in elements.
         num_groups: groups; C and K must both divide by it (C == K ==
             num_groups is depthwise).
-        padding_mode: PaddingMode (see ``netdsl.layers.padding``).
+        padding_mode: PaddingMode (or its name); SAME_* ignore explicit
+            padding, CAFFE_* pad pre_padding on both sides.
+        name: layer name (scoped); default ``convolution``, ``convolution1`` ...
     Returns:
-        Layer with one output (N, K, H', W') of the input's dtype.
+        Layer with one output (N..., K, H', W') of the input's dtype. Its
+        ``pre_padding`` / ``post_padding`` are the padding applied after
+        ``padding_mode`` (post includes ``overhang``, the cells a ROUND_UP
+        mode adds past the padded input).
     Raises:
-        NetworkDefinitionError: wrong rank or dtype, channels not divisible by
-            groups, weights of the wrong shape, or an empty output.
+        NetworkDefinitionError: kernel_shape not 2-D/3-D, input rank too low
+            or not a float type, channels not divisible by groups, weights of
+            the wrong shape, bad padding or an empty output — naming the layer.
     """
-    n = len(tuple(kernel_shape))
     name = self.begin_layer(LayerType.CONVOLUTION, name, [input])
-    check_rank(name, input, n + 2)
-    check_dtype(name, input, FLOAT_TYPES)
+    return window_layer(self, LayerType.CONVOLUTION, name, input, num_output_maps, kernel_shape, kernel, bias,
+                        stride_nd, padding_nd, pre_padding, post_padding, dilation_nd, num_groups, padding_mode)
+
+
+def window_layer(net, type_, name, input, num_output_maps, kernel_shape, kernel, bias, stride_nd, padding_nd,
+                 pre_padding, post_padding, dilation_nd, num_groups, padding_mode):
+    """Validate and append a CONVOLUTION or DECONVOLUTION layer (shared by both constructors).
+
+    The kernel is (K, C/G, *kernel) for convolution and (C, K/G, *kernel)
+    for deconvolution (TensorRT's KCRS and CKRS layouts).
+    """
+    if isinstance(kernel_shape, int) or not hasattr(kernel_shape, "__len__"):
+        fail(name, f"kernel_shape must be a tuple of 2 or 3 ints, found {kernel_shape!r}")
+    n = len(kernel_shape)
+    # TensorRT operator reference, data types: Convolution int8/half/float/bfloat16, Deconvolution int8/half/float
+    # (TensorRT-RTX 1.7 cannot build a BF16 deconvolution); INT8 there is quantized, not netdsl's.
+    dtypes = FLOAT_TYPES if type_ is LayerType.CONVOLUTION else (DataType.FLOAT, DataType.HALF)
+    _padding.check_input(name, input, n, dtypes=dtypes)
     kernel_shape = dims(kernel_shape, n, "kernel_shape", name)
     stride_nd = dims(stride_nd, n, "stride_nd", name)
     dilation_nd = dims(dilation_nd, n, "dilation_nd", name)
-    pre, post = _pre_post(name, n, padding_nd, pre_padding, post_padding)
-    channels = input.shape[1]
-    if num_groups < 1 or channels % num_groups or num_output_maps % num_groups:
+    padding_mode = _padding.as_padding_mode(name, padding_mode)
+    pre, post = _padding.pre_post(name, n, padding_nd, pre_padding, post_padding)
+    channels = input.shape[-n - 1]
+    if int(num_output_maps) != num_output_maps or num_output_maps < 1:
+        fail(name, f"num_output_maps must be a positive int, found {num_output_maps!r}")
+    num_output_maps = int(num_output_maps)
+    if int(num_groups) != num_groups or num_groups < 1 or channels % num_groups or num_output_maps % num_groups:
         fail(name, f"input channels ({channels}) and num_output_maps ({num_output_maps}) must both "
                    f"be divisible by num_groups ({num_groups}); input {input.name!r} has shape {input.shape}")
-    spatial, pre, post = _padding.resolve(name, input.shape[2:], kernel_shape, stride_nd, dilation_nd,
-                                          pre, post, padding_mode)
-    kshape = (num_output_maps, channels // num_groups, *kernel_shape)
-    weights = {"kernel": weights_arg(self, name, "kernel", kernel, kshape)}
-    b = weights_arg(self, name, "bias", bias, (num_output_maps,), optional=True)
+    num_groups = int(num_groups)
+    kind = type_.name.lower()
+    geometry = _padding.resolve(name, input.shape[-n:], kernel_shape, stride_nd, dilation_nd, pre, post,
+                                padding_mode, kind=kind)
+    if type_ is LayerType.CONVOLUTION:
+        kshape = (num_output_maps, channels // num_groups, *kernel_shape)
+    else:
+        kshape = (channels, num_output_maps // num_groups, *kernel_shape)
+    weights = {"kernel": weights_arg(net, name, "kernel", kernel, kshape)}
+    b = weights_arg(net, name, "bias", bias, (num_output_maps,), optional=True)
     if b is not None:
         weights["bias"] = b
     attrs = dict(num_output_maps=num_output_maps, kernel_size_nd=kernel_shape, stride_nd=stride_nd,
-                 dilation_nd=dilation_nd, pre_padding=pre, post_padding=post, padding_nd=pre,
-                 padding_mode=padding_mode, num_groups=num_groups)
-    out = (input.shape[0], num_output_maps, *spatial)
-    return self.append_layer(LayerType.CONVOLUTION, name, [input], [(out, input.dtype)], attrs, weights)
-
-
-def _pre_post(name, n, padding_nd, pre_padding, post_padding):
-    """Combine padding_nd / pre_padding / post_padding as TensorRT does (later wins)."""
-    if padding_nd is not None and (pre_padding is not None or post_padding is not None):
-        fail(name, "give either padding_nd or pre_padding/post_padding, not both")
-    if padding_nd is not None:
-        p = dims(padding_nd, n, "padding_nd", name)
-        return p, p
-    pre = dims(pre_padding if pre_padding is not None else 0, n, "pre_padding", name)
-    post = dims(post_padding if post_padding is not None else 0, n, "post_padding", name)
-    return pre, post
+                 dilation_nd=dilation_nd, pre_padding=geometry.pre, post_padding=geometry.post,
+                 padding_nd=geometry.pre, padding_mode=padding_mode, num_groups=num_groups,
+                 overhang=geometry.overhang)
+    out = (*input.shape[:-n - 1], num_output_maps, *geometry.output)
+    return net.append_layer(type_, name, [input], [(out, input.dtype)], attrs, weights)

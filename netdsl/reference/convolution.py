@@ -1,5 +1,9 @@
 """Reference kernel for CONVOLUTION (TensorRT IConvolutionLayer): grouped N-d
-cross-correlation by im2col + one matrix product per (batch, group)."""
+cross-correlation by im2col + one matrix product per (batch, group).
+
+Semantics as ``netdsl.layers.convolution``; the layer stores the padding
+already resolved for its PaddingMode, so the kernel only zero-pads and slides.
+"""
 from __future__ import annotations
 
 import math
@@ -7,7 +11,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
+from .executor import to_dtype
 from .registry import kernel
 
 
@@ -51,10 +57,33 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial):
     return out
 
 
+def flatten_batch(x, n_spatial):
+    """(N..., C, *S) -> (prod(N...), C, *S) float32, and the leading dims to restore."""
+    lead = x.shape[:-n_spatial - 1]
+    return x.reshape((-1,) + x.shape[-n_spatial - 1:]).astype(np.float32, copy=False), lead
+
+
+def layer_weights(layer):
+    """(kernel, bias or None) as float32, rounded to the input's dtype as TensorRT stores them.
+
+    The TensorRT lowering converts weights to the input's dtype (a HALF
+    input gets float16 weights), so a HALF or BF16 layer computes with
+    rounded weights; FLOAT weights pass through untouched.
+    """
+    dtype = layer.inputs[0].dtype
+    values = [layer.weights["kernel"].value, layer.weights["bias"].value if "bias" in layer.weights else None]
+    if dtype is not DataType.FLOAT:
+        values = [None if v is None else to_dtype(v, dtype).astype(np.float32) for v in values]
+    return values
+
+
 @kernel(LayerType.CONVOLUTION)
 def convolution(layer, x):
-    w = layer.weights["kernel"].value
-    b = layer.weights["bias"].value if "bias" in layer.weights else None
-    out_spatial = layer.outputs[0].shape[2:]
-    return convolve(x.astype(np.float32, copy=False), w, b, layer.stride_nd, layer.dilation_nd,
-                    layer.pre_padding, layer.post_padding, layer.num_groups, out_spatial)
+    """x (N..., C, *S) -> (N..., K, *O) float32; leading dims before C are batch dims."""
+    w, b = layer_weights(layer)
+    n = len(layer.kernel_size_nd)
+    x, lead = flatten_batch(x, n)
+    out_spatial = layer.outputs[0].shape[-n:]
+    out = convolve(x, w, b, layer.stride_nd, layer.dilation_nd, layer.pre_padding, layer.post_padding,
+                   layer.num_groups, out_spatial)
+    return out.reshape(lead + out.shape[1:])

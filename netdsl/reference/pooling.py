@@ -1,11 +1,21 @@
-"""Reference kernel for POOLING (TensorRT IPoolingLayer)."""
+"""Reference kernel for POOLING (TensorRT IPoolingLayer).
+
+Semantics as ``netdsl.layers.pooling``: MAX pads with -inf (padding never
+wins); AVERAGE sums zero-padded windows and divides by the window's overlap
+with the input (``average_count_excludes_padding``) or with the padded input
+(the declared padding, never the ROUND_UP overhang). The divisor is
+separable, so it is the outer product of per-dimension counts.
+"""
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
 
 from ..graph.enums import LayerType
+from ..layers.padding import window_counts
+from .convolution import flatten_batch
 from .registry import kernel
 
 
@@ -13,30 +23,50 @@ def _reduce(xp, window, stride, out_spatial, op):
     """Fold ``op`` over every window offset of padded NC* input xp."""
     acc = None
     for offset in itertools.product(*(range(k) for k in window)):
-        index = (Ellipsis,) + tuple(slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, out_spatial, stride))
-        part = xp[(slice(None), slice(None)) + index[1:]]
+        index = tuple(slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, out_spatial, stride))
+        part = xp[(slice(None), slice(None)) + index]
         acc = part.copy() if acc is None else op(acc, part, out=acc)
     return acc
 
 
+def _divisor(layer, spatial, out_spatial):
+    """AVERAGE divisor of every output cell, shape out_spatial."""
+    per_dim = []
+    for i, o, s, f, b, a, extra in zip(spatial, out_spatial, layer.stride_nd, layer.window_size_nd,
+                                       layer.pre_padding, layer.post_padding, layer.overhang):
+        lo, hi = (0, i) if layer.average_count_excludes_padding else (-b, i + a - extra)
+        per_dim.append(np.array(window_counts(o, s, f, b, lo, hi), np.float32))
+    return functools.reduce(np.multiply.outer, per_dim)
+
+
+def _global(x, n, kind, blend):
+    axes = tuple(range(2, 2 + n))
+    if kind == "MAX":
+        return x.max(axis=axes, keepdims=True)
+    average = x.mean(axis=axes, keepdims=True, dtype=np.float64).astype(np.float32)
+    if kind == "AVERAGE":
+        return average
+    return (1 - blend) * x.max(axis=axes, keepdims=True) + blend * average
+
+
 @kernel(LayerType.POOLING)
 def pooling(layer, x):
-    x = x.astype(np.float32, copy=False)
-    out_spatial = layer.outputs[0].shape[2:]
+    """x (N..., C, *S) -> (N..., C, *O) float32; leading dims before C are batch dims."""
+    n = len(layer.window_size_nd)
+    x, lead = flatten_batch(x, n)
+    kind = layer.pooling_type.name
+    if layer.global_pooling:
+        result = _global(x, n, kind, layer.blend_factor)
+        return result.reshape(lead + result.shape[1:])
+    out_spatial = layer.outputs[0].shape[-n:]
     pads = [(0, 0), (0, 0)] + list(zip(layer.pre_padding, layer.post_padding))
     window, stride = layer.window_size_nd, layer.stride_nd
-    kind = layer.pooling_type.name
     result = None
     if kind in ("MAX", "MAX_AVERAGE_BLEND"):
         xp = np.pad(x, pads, constant_values=-np.inf)
         result = _reduce(xp, window, stride, out_spatial, np.maximum)
     if kind in ("AVERAGE", "MAX_AVERAGE_BLEND"):
-        total = _reduce(np.pad(x, pads), window, stride, out_spatial, np.add)
-        if layer.average_count_excludes_padding:
-            ones = np.pad(np.ones((1, 1) + x.shape[2:], np.float32), pads)
-            count = _reduce(ones, window, stride, out_spatial, np.add)
-        else:
-            count = float(np.prod(window))
-        average = total / count
+        average = _reduce(np.pad(x, pads), window, stride, out_spatial, np.add) / _divisor(layer, x.shape[2:],
+                                                                                             out_spatial)
         result = average if result is None else (1 - layer.blend_factor) * result + layer.blend_factor * average
-    return result
+    return result.reshape(lead + result.shape[1:])

@@ -6,32 +6,50 @@ from .registry import lowering
 
 
 def apply_padding(ctx, trt_layer, layer, explicit_is_exact: bool = True) -> None:
-    """Copy padding_mode and the resolved pre/post padding onto a convolution or pooling layer.
+    """Copy padding_mode and the padding onto a convolution, deconvolution or pooling layer.
 
-    netdsl stores the padding actually applied (``netdsl.layers.padding``):
-    with TensorRT's own formula for the same ``padding_mode`` it gives the
-    same output size, which ``lower_layer`` checks. SAME_* modes compute
-    their padding themselves and ignore explicit values. A mode the
+    Where TensorRT has the layer's ``padding_mode``, the layer gets that mode
+    and the padding the user declared (the resolved padding less the
+    ROUND_UP ``overhang``, which TensorRT adds itself): TensorRT then
+    computes the same output size and, for AVERAGE pooling, counts the same
+    cells. SAME_* modes compute their padding themselves. A mode the
     TensorRT flavor lacks (CAFFE_* on RTX) is mapped by
-    ``TensorRTModule.padding_mode``.
+    ``TensorRTModule.padding_mode`` to EXPLICIT_ROUND_DOWN with the resolved
+    padding, which gives the same size and, where ``explicit_is_exact``, the
+    same values.
     """
-    trt_layer.padding_mode = ctx.tm.padding_mode(layer.padding_mode, explicit_is_exact)
-    if not layer.padding_mode.name.startswith("SAME"):
-        trt_layer.pre_padding = tuple(layer.pre_padding)
-        trt_layer.post_padding = tuple(layer.post_padding)
+    mode = ctx.tm.padding_mode(layer.padding_mode, explicit_is_exact)
+    trt_layer.padding_mode = mode
+    if layer.padding_mode.name.startswith("SAME"):
+        return
+    post = tuple(layer.post_padding)
+    if mode == getattr(ctx.trt.PaddingMode, layer.padding_mode.name, None):
+        post = tuple(p - extra for p, extra in zip(post, layer.overhang))
+    trt_layer.pre_padding = tuple(layer.pre_padding)
+    trt_layer.post_padding = post
+
+
+def lower_window_layer(ctx, layer, x, add, kernel_value, kernel_shape, dilation):
+    """Add a convolution or deconvolution: ``add`` is ``ctx.tm.add_convolution_nd`` or ``add_deconvolution_nd``.
+
+    Kernel and bias become ``trt.Weights`` of the input's dtype (a strongly
+    typed network needs HALF weights for a HALF input; an absent bias is
+    empty Weights).
+    """
+    dtype = layer.inputs[0].dtype
+    kernel = ctx.weights(kernel_value, dtype)
+    bias = ctx.weights(layer.weights["bias"], dtype) if "bias" in layer.weights else ctx.empty_weights(dtype)
+    trt_layer = ctx.named(add(ctx.network, x, layer.num_output_maps, kernel_shape, kernel, bias), layer)
+    trt_layer.stride_nd = tuple(layer.stride_nd)
+    trt_layer.dilation_nd = tuple(dilation)
+    trt_layer.num_groups = int(layer.num_groups)
+    apply_padding(ctx, trt_layer, layer)
+    return [trt_layer.get_output(0)]
 
 
 @lowering(LayerType.CONVOLUTION)
 def lower_convolution(ctx, layer, inputs):
-    """Kernel (KCRS) and bias become ``trt.Weights`` of the input's dtype (an empty bias when absent)."""
+    """KCRS kernel, stride, dilation, groups and padding as the netdsl layer."""
     (x,) = inputs
-    dtype = layer.inputs[0].dtype
-    kernel = ctx.weights(layer.weights["kernel"], dtype)
-    bias = ctx.weights(layer.weights["bias"], dtype) if "bias" in layer.weights else ctx.empty_weights(dtype)
-    conv = ctx.tm.add_convolution_nd(ctx.network, x, layer.num_output_maps, layer.kernel_size_nd, kernel, bias)
-    ctx.named(conv, layer)
-    conv.stride_nd = tuple(layer.stride_nd)
-    conv.dilation_nd = tuple(layer.dilation_nd)
-    conv.num_groups = int(layer.num_groups)
-    apply_padding(ctx, conv, layer)
-    return [conv.get_output(0)]
+    return lower_window_layer(ctx, layer, x, ctx.tm.add_convolution_nd, layer.weights["kernel"],
+                              layer.kernel_size_nd, layer.dilation_nd)
