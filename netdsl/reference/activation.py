@@ -71,11 +71,27 @@ FUNCTIONS = {
 }
 
 
+def _leaky(x, a):
+    """max(x, a*x) for 0 <= a <= 1: one temporary, maximum taken in place."""
+    out = np.multiply(x, a)
+    return np.maximum(x, out, out=out)
+
+
+_PIECEWISE_LINEAR = {
+    "RELU": lambda x, a, b: np.maximum(x, np.float32(0)),
+    "LEAKY_RELU": lambda x, a, b: _leaky(x, a) if 0 <= a <= 1 else np.where(x >= 0, x, a * x),
+    "CLIP": lambda x, a, b: np.maximum(a, np.minimum(b, x)),
+    "THRESHOLDED_RELU": lambda x, a, b: np.where(x > a, x, np.float32(0)),
+}
+
+
 @kernel(LayerType.ACTIVATION)
 def activation(layer, x):
     kind = layer.activation_type.name
     if kind == "RELU" and np.issubdtype(x.dtype, np.integer):
         return np.maximum(x, x.dtype.type(0))
     alpha, beta = (float(np.float32(v)) for v in (layer.alpha, layer.beta))  # TensorRT holds them as float
+    if kind in _PIECEWISE_LINEAR:  # one float32 product at most: float32 is exact, and fast on big maps
+        return _PIECEWISE_LINEAR[kind](x.astype(np.float32, copy=False), np.float32(alpha), np.float32(beta))
     with np.errstate(over="ignore", invalid="ignore"):
         return FUNCTIONS[kind](x.astype(np.float64), alpha, beta)

@@ -44,17 +44,36 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial):
         order = (0, 1) + tuple(range(2 + n, 2 + 2 * n)) + tuple(range(2, 2 + n))
         view = view.transpose(order)  # (N, C, *R, *O)
     w2 = w.reshape(groups, kg, -1).astype(np.float32, copy=False)
+    rows = _rows_per_chunk(cg * math.prod(ksize), out_spatial) if not pointwise else out_spatial[0]
+    plane = math.prod(out_spatial[1:])
     for i in range(n_batch):
         for g in range(groups):
             if pointwise:
                 cols = x[i, g * cg:(g + 1) * cg].reshape(cg, -1)
-            else:
-                cols = view[i, g * cg:(g + 1) * cg].reshape(cg * math.prod(ksize), -1)
-            np.matmul(w2[g], cols, out=out[i, g * kg:(g + 1) * kg])
+                np.matmul(w2[g], cols, out=out[i, g * kg:(g + 1) * kg])
+                continue
+            for r0 in range(0, out_spatial[0], rows):  # im2col in cache-sized chunks of output rows
+                r1 = min(out_spatial[0], r0 + rows)
+                cols = view[i, g * cg:(g + 1) * cg, ..., r0:r1, *(slice(None),) * (n - 1)]
+                np.matmul(w2[g], cols.reshape(cg * math.prod(ksize), -1),
+                          out=out[i, g * kg:(g + 1) * kg, r0 * plane:r1 * plane])
     out = out.reshape((n_batch, k_out) + tuple(out_spatial))
     if b is not None:
         out += b.reshape((1, k_out) + (1,) * n)
     return out
+
+
+_CHUNK_BYTES = 1 << 20    # an im2col chunk of about 1 MiB stays in cache for the matrix product
+_CHUNK_ABOVE = 8 << 20    # below 8 MiB of im2col the whole matrix in one product is as fast
+_MIN_COLUMNS = 4096       # narrower products lose more to BLAS overhead than chunking saves (measured)
+
+
+def _rows_per_chunk(patch, out_spatial):
+    """Output rows (first spatial dim) per im2col chunk for a (patch, prod(out_spatial)) matrix."""
+    plane = math.prod(out_spatial[1:])
+    if patch * plane * out_spatial[0] * 4 <= _CHUNK_ABOVE or plane * out_spatial[0] < 2 * _MIN_COLUMNS:
+        return out_spatial[0]
+    return max(1, _CHUNK_BYTES // (patch * plane * 4), -(-_MIN_COLUMNS // plane))
 
 
 def flatten_batch(x, n_spatial):

@@ -21,12 +21,21 @@ from .registry import kernel
 
 def _reduce(xp, window, stride, out_spatial, op):
     """Fold ``op`` over every window offset of padded NC* input xp."""
-    acc = None
-    for offset in itertools.product(*(range(k) for k in window)):
-        index = tuple(slice(o, o + (n - 1) * s + 1, s) for o, n, s in zip(offset, out_spatial, stride))
-        part = xp[(slice(None), slice(None)) + index]
-        acc = part.copy() if acc is None else op(acc, part, out=acc)
+    parts = (xp[(slice(None), slice(None)) + tuple(slice(o, o + (n - 1) * s + 1, s)
+                                                   for o, n, s in zip(offset, out_spatial, stride))]
+             for offset in itertools.product(*(range(k) for k in window)))
+    acc = next(parts)
+    second = next(parts, None)
+    if second is None:
+        return acc.copy()
+    acc = op(acc, second)  # a new array: the rest accumulates in place
+    for part in parts:
+        op(acc, part, out=acc)
     return acc
+
+
+def _pad(x, pads, value):
+    return np.pad(x, pads, constant_values=value) if any(b or a for b, a in pads) else x
 
 
 def _divisor(layer, spatial, out_spatial):
@@ -63,10 +72,10 @@ def pooling(layer, x):
     window, stride = layer.window_size_nd, layer.stride_nd
     result = None
     if kind in ("MAX", "MAX_AVERAGE_BLEND"):
-        xp = np.pad(x, pads, constant_values=-np.inf)
+        xp = _pad(x, pads, -np.inf)
         result = _reduce(xp, window, stride, out_spatial, np.maximum)
     if kind in ("AVERAGE", "MAX_AVERAGE_BLEND"):
-        average = _reduce(np.pad(x, pads), window, stride, out_spatial, np.add) / _divisor(layer, x.shape[2:],
+        average = _reduce(_pad(x, pads, 0), window, stride, out_spatial, np.add) / _divisor(layer, x.shape[2:],
                                                                                              out_spatial)
         result = average if result is None else (1 - layer.blend_factor) * result + layer.blend_factor * average
     return result.reshape(lead + result.shape[1:])

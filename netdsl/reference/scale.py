@@ -1,7 +1,8 @@
 """Reference kernel for SCALE: (x * scale + shift) ** power (TensorRT IScaleLayer).
 
 The coefficients are lowered as weights of the input's dtype, so they are
-rounded to it first (float16 for a HALF input); the arithmetic is float64.
+rounded to it first (float16 for a HALF input); the arithmetic is float32, as
+TensorRT computes, or float64 where a power is raised.
 """
 from __future__ import annotations
 
@@ -12,24 +13,23 @@ from .executor import to_dtype
 from .registry import kernel
 
 
+def _coefficient(layer, role, ndim, work):
+    """A coefficient rounded to the input's dtype (as the lowering stores it), shaped to broadcast."""
+    w = to_dtype(layer.weights[role].value.astype(np.float32), layer.inputs[0].dtype).astype(work)
+    if layer.mode.name == "UNIFORM":
+        return w.reshape(())
+    return w.reshape(w.shape + (1,) * (ndim - layer.channel_axis - w.ndim))
+
+
 @kernel(LayerType.SCALE)
 def scale(layer, x):
-    axis = layer.channel_axis
-    dtype = layer.inputs[0].dtype
-    out = x.astype(np.float64)
-    for role in ("scale", "shift", "power"):
-        if role not in layer.weights:
-            continue
-        w = to_dtype(layer.weights[role].value.astype(np.float32), dtype).astype(np.float64)
-        if layer.mode.name == "UNIFORM":
-            coeff = w.reshape(())
-        else:
-            coeff = w.reshape(w.shape + (1,) * (x.ndim - axis - w.ndim))
-        if role == "scale":
-            out *= coeff
-        elif role == "shift":
-            out += coeff
-        else:
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                out = np.power(out, coeff)
-    return out
+    # float32 as TensorRT computes; float64 only where a power is raised (accuracy of pow)
+    work = np.float64 if "power" in layer.weights else np.float32
+    out = x.astype(work, copy=False)
+    owned = out is not x  # after the first operation the result is ours to update in place
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        for role, op in (("scale", np.multiply), ("shift", np.add), ("power", np.power)):
+            if role in layer.weights:
+                out = op(out, _coefficient(layer, role, x.ndim, work), out=out if owned else None)
+                owned = True
+    return out if owned else out.copy()

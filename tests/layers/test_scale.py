@@ -58,7 +58,7 @@ def test_modes_and_optional_coefficients(mode, roles):
     net, layer = scale_net(shape, mode, coeffs)
     assert sorted(layer.weights) == sorted(roles) and layer.mode is mode and layer.channel_axis == 1
     got = execute(net, {"x": x})["s"]
-    np.testing.assert_allclose(got, formula(x, mode, 1, coeffs), rtol=2e-6)
+    np.testing.assert_allclose(got, formula(x, mode, 1, coeffs), rtol=2e-6, atol=1e-6)  # float32 arithmetic, as TensorRT: cancellation near 0
 
 
 def test_no_coefficients_is_identity():

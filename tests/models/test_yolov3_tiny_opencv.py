@@ -37,6 +37,14 @@ def netdsl_net():
     return net
 
 
+@pytest.fixture(scope="module")
+def unfolded_net():
+    net = build_network(fold_batch_norm=False)
+    load_weights(net, WEIGHTS)
+    assert net.layer("conv0.bn").type.name == "SCALE"
+    return net
+
+
 def opencv_forward(net, blob):
     net.setInput(blob)
     names = ["conv_15", "conv_22"] + list(net.getUnconnectedOutLayersNames())
@@ -53,9 +61,11 @@ def opencv_detections(rows, image_shape):
 
 
 @pytest.mark.parametrize("image", IMAGES)
-def test_raw_heads_match_opencv(image, shared_data, opencv_net, netdsl_net):
+@pytest.mark.parametrize("folded", [True, False], ids=["bn-folded", "bn-as-scale"])
+def test_raw_heads_match_opencv(image, folded, shared_data, opencv_net, netdsl_net, unfolded_net):
     blob = preprocess(load_image(shared_data / "darknet" / "images" / image), (416, 416))
-    ours = execute(netdsl_net, {"images": blob}, outputs=["conv15.conv", "conv22.conv"])
+    net = netdsl_net if folded else unfolded_net
+    ours = execute(net, {"images": blob}, outputs=["conv15.conv", "conv22.conv"])
     head1, head2, _ = opencv_forward(opencv_net, blob)
     for name, theirs in (("conv15.conv", head1), ("conv22.conv", head2)):
         assert ours[name].shape == theirs.shape
