@@ -304,6 +304,10 @@ class Network:
     def get_layer(self, index: int) -> Layer:
         return self.layers[index]
 
+    def has_layer(self, name: str) -> bool:
+        """Whether a layer with this scoped name exists."""
+        return name in self._names
+
     def layer(self, name: str) -> Layer:
         """The layer with this scoped name (KeyError if none)."""
         for layer in self.layers:

@@ -122,7 +122,7 @@ def add_fully_connected(self, input, num_outputs: int, kernel=None, bias=True, *
     """
     base = name or _free_name(self, "fully_connected")
     full = self.scoped_name(base)
-    if full in self._names:
+    if self.has_layer(full):
         fail(full, f"a layer of that name already exists in network {self.name!r}")
     check_dtype(full, input, FLOAT_TYPES)
     if input.ndim < 3:
@@ -154,7 +154,7 @@ def add_fully_connected(self, input, num_outputs: int, kernel=None, bias=True, *
 def _free_name(net, base):
     """``base``, ``base1``, ``base2`` ...: the first whose scoped name no layer uses yet."""
     name, i = base, 0
-    while net.scoped_name(name) in net._names or net.scoped_name(f"{name}.flatten") in net._names:
+    while net.has_layer(net.scoped_name(name)) or net.has_layer(net.scoped_name(f"{name}.flatten")):
         i += 1
         name = f"{base}{i}"
     return name

@@ -253,6 +253,11 @@ class TensorRTModule:
                          "add_padding", (input, self._hw(pre), self._hw(post)) if hw else None)
 
     # -- enums ----------------------------------------------------------------
+    def has_per_channel_group_norm(self, network) -> bool:
+        """True where INetworkDefinition.add_normalization_v2 exists (TensorRT >= 10.16, RTX):
+        group-norm scale/bias per channel; older versions take them per group."""
+        return hasattr(network, "add_normalization_v2")
+
     def padding_mode(self, mode, explicit_is_exact: bool):
         """netdsl PaddingMode -> ``trt.PaddingMode``, for a layer whose resolved padding is set explicitly.
 

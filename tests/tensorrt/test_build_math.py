@@ -7,7 +7,6 @@ from netdsl.graph.dtypes import DataType
 from netdsl.graph.enums import MatrixOperation as MO
 from netdsl.graph.enums import ReduceOperation as RO
 from netdsl.graph.network import Network
-from netdsl.tensorrt.lowering import normalization
 
 
 def network(shapes, dtype, body):
@@ -84,7 +83,8 @@ def test_group_norm_on_per_group_api_builds(build, dtype, monkeypatch):
     """Where only add_normalization (per-group coefficients) exists: identity groups + per-channel PROD/SUM."""
     from netdsl.tensorrt import to_trt_network
 
-    monkeypatch.setattr(normalization, "has_per_channel_group_norm", lambda network: False)
+    from netdsl.tensorrt.compat import TensorRTModule
+    monkeypatch.setattr(TensorRTModule, "has_per_channel_group_norm", lambda self, network: False)
     net = network([(2, 6, 4, 4)], dtype, lambda n, x: [n.add_group_norm(x, 3, name="gn").output])
     build(net)
     _, trt_net, _ = to_trt_network(net, "rtx")

@@ -2,7 +2,7 @@
 
 scale and bias become constants of the input's dtype. netdsl's group-norm
 coefficients are per channel, (1, C, 1, ...): ``add_normalization_v2``
-(TensorRT >= 10.15 and RTX) takes them as they are. Where only the older
+(TensorRT >= 10.16 and RTX; ``compat.has_per_channel_group_norm``) takes them as they are. Where only the older
 ``add_normalization`` exists, whose group-norm coefficients are per group
 (1, G, 1, ...), the layer gets identity per-group coefficients and is
 followed by ``<name>::scale_mul`` (PROD) and ``<name>::bias_add`` (SUM)
@@ -16,11 +16,6 @@ from ...graph.enums import ElementWiseOperation, LayerType
 from .registry import lowering
 
 
-def has_per_channel_group_norm(network) -> bool:
-    """True where INetworkDefinition.add_normalization_v2 exists (TensorRT >= 10.15, RTX)."""
-    return hasattr(network, "add_normalization_v2")
-
-
 @lowering(LayerType.NORMALIZATION)
 def lower_normalization(ctx, layer, inputs):
     """Constants ``<name>::scale`` / ``<name>::bias``; axes as the bitmask ``sum(1 << a)``."""
@@ -31,7 +26,7 @@ def lower_normalization(ctx, layer, inputs):
     bias = ctx.constant(layer, "bias", layer.weights["bias"].value, dtype)
     mask = sum(1 << int(a) for a in layer.axes)
     groups = int(layer.num_groups)
-    v2 = has_per_channel_group_norm(net)
+    v2 = ctx.tm.has_per_channel_group_norm(net)
     per_group = groups > 1 and not v2
     if not per_group:
         norm = (net.add_normalization_v2 if v2 else net.add_normalization)(x, scale, bias, mask)
