@@ -268,6 +268,8 @@ class Network:
             name: tensor name (not scoped), used for feeds and engine bindings.
             dtype: DataType (or NumPy dtype / name).
             shape: static dims, e.g. ``(1, 3, 416, 416)`` for NCHW.
+        Returns:
+            the input Tensor.
         Raises:
             NetworkDefinitionError: duplicate name or a non-positive dimension.
         """

@@ -79,7 +79,13 @@ def add_swish(self, input, *, name=None):
 
 @network_method
 def add_silu(self, input, *, name=None):
-    """``add_swish`` under torch's name (default layer name ``silu``)."""
+    """``add_swish`` under torch's name: x * sigmoid(x) (default layer name ``silu``).
+
+    Returns:
+        the final PROD Layer, output of the input's shape and dtype.
+    Raises:
+        NetworkDefinitionError: non-float input.
+    """
     return _gated(self, input, name, "silu", ActivationType.SIGMOID)
 
 

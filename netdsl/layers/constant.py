@@ -76,7 +76,13 @@ def add_constant(self, shape, weights=None, *, dtype=None, name=None):
 
 @network_method
 def add_identity(self, input, *, name=None):
-    """Add a copy of ``input``: same shape and dtype (any dtype)."""
+    """Add a copy of ``input`` (TensorRT IIdentityLayer).
+
+    Returns:
+        Layer with one output of the input's shape and dtype (any dtype).
+    Raises:
+        NetworkDefinitionError: ``input`` is not a tensor of this network.
+    """
     name = self.begin_layer(LayerType.IDENTITY, name, [input])
     return self.append_layer(LayerType.IDENTITY, name, [input], [(input.shape, input.dtype)])
 

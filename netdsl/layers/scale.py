@@ -81,7 +81,13 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
 
 @network_method
 def add_scale(self, input, mode: ScaleMode, shift=None, scale=None, power=None, *, name=None):
-    """``add_scale_nd`` with the channel axis at rank - 3 (1 for NCHW); rank >= 4 as there."""
+    """``add_scale_nd`` with the channel axis at rank - 3 (1 for NCHW input).
+
+    Returns:
+        the SCALE Layer, output of the input's shape and dtype.
+    Raises:
+        NetworkDefinitionError: rank < 4 (as add_scale_nd), or as add_scale_nd.
+    """
     if input.ndim < 4:
         fail(self.scoped_name(name or "scale"),
              f"input {input.name!r} must have rank >= 4 (TensorRT IScaleLayer), found shape {input.shape}")
