@@ -12,7 +12,7 @@ import tempfile
 from ..graph.errors import NetworkDefinitionError, WeightsError
 from .compat import TensorRTModule, load_tensorrt
 from .errors import EngineBuildError
-from .logger import make_logger
+from .logger import gc_paused, make_logger
 from .lowering import LoweringContext, lower_layer
 
 
@@ -33,6 +33,7 @@ def _check_bound(network) -> None:
                            f"(bind them with network.bind_weights or a weight store before building)")
 
 
+@gc_paused()
 def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None):
     """Lower every layer of ``network``, in order, into a new INetworkDefinition.
 
@@ -78,6 +79,7 @@ def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None
     return builder, trt_network, ctx
 
 
+@gc_paused()
 def build_engine(network, *, targets=("sm86",), workspace_bytes: int = 1 << 30, prefer: str | None = None,
                  tensorrt=None) -> bytes:
     """Build a serialized TensorRT engine (a plan) for ``network``.

@@ -5,6 +5,8 @@ logger, ensure that you explicitly instantiate the base class in __init__").
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 
 _log = logging.getLogger("netdsl.tensorrt")
@@ -49,3 +51,25 @@ def make_logger(trt):
             self.messages.clear()
 
     return _Logger()
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Collect cyclic garbage now, then keep Python's cyclic GC off while TensorRT may call back.
+
+    TensorRT calls ``ILogger.log`` with internal locks held. A collection that
+    an allocation inside the callback starts can free an older ``IBuilder``
+    or ``IRuntime`` still kept in a reference cycle (by a traceback, say),
+    whose destructor waits for the same lock: a deadlock, seen with
+    TensorRT-RTX 1.7. Collecting first and pausing the GC avoids it. Use as a
+    ``with`` block or a decorator around code that calls into TensorRT.
+    """
+    if not gc.isenabled():  # nested, or the application manages the GC itself
+        yield
+        return
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..graph.errors import BackendUnavailableError, ExecutionError
 from .compat import load_tensorrt
-from .logger import make_logger
+from .logger import gc_paused, make_logger
 
 CUDA_HINT = 'pip install "netdsl[cuda]" (cuda-python)'
 
@@ -53,6 +53,7 @@ class EngineRunner:
         inputs, outputs: dicts name -> (shape tuple, NumPy dtype).
     """
 
+    @gc_paused()
     def __init__(self, engine, *, prefer: str | None = None):
         self._buffers: dict[str, int] = {}
         self._stream = None
@@ -118,6 +119,7 @@ class EngineRunner:
             raise ExecutionError(f"{what} failed: {self._error_name(self._cudart, err)}")
         return values[0] if len(values) == 1 else values
 
+    @gc_paused()
     def __call__(self, feeds: dict) -> dict:
         """Run the engine once.
 
