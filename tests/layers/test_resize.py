@@ -27,7 +27,7 @@ from netdsl.graph.dtypes import DataType
 from netdsl.graph.enums import InterpolationMode, ResizeCoordinateTransformation, ResizeRoundMode, ResizeSelector
 from netdsl.graph.errors import NetworkDefinitionError
 from netdsl.graph.network import Network
-from netdsl.reference import execute
+from layer_run import run_layer
 
 NEAREST, LINEAR, CUBIC = InterpolationMode.NEAREST, InterpolationMode.LINEAR, InterpolationMode.CUBIC
 ALIGN, ASYM, HALF = (ResizeCoordinateTransformation.ALIGN_CORNERS, ResizeCoordinateTransformation.ASYMMETRIC,
@@ -39,13 +39,7 @@ ONNX_ROUNDING = {ResizeRoundMode.HALF_UP: "round_prefer_ceil", ResizeRoundMode.H
 
 def resized(x, cast=None, **kwargs):
     """input x -> [cast] -> add_resize(**kwargs); returns (layer, reference output)."""
-    net = Network("resize")
-    src = net.add_input("x", DataType.from_numpy(x.dtype), x.shape)
-    if cast is not None:
-        src = net.add_cast(src, cast).output
-    layer = net.add_resize(src, name="rs", **kwargs)
-    net.mark_output(layer.output)
-    return layer, execute(net, {"x": x})[layer.output.name]
+    return run_layer("add_resize", x, cast, name="rs", **kwargs)
 
 
 def onnx_attributes(mode=NEAREST, coordinate_transformation=ASYM, nearest_rounding=ResizeRoundMode.FLOOR,

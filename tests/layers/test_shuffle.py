@@ -11,19 +11,14 @@ from netdsl.graph.dtypes import DataType
 from netdsl.graph.errors import NetworkDefinitionError
 from netdsl.graph.network import Network
 from netdsl.reference import execute
+from layer_run import run_layer
 
 TORCH_OF = {DataType.HALF: torch.float16, DataType.BF16: torch.bfloat16}
 
 
 def shuffled(x, cast=None, **kwargs):
     """input x -> [cast] -> add_shuffle(**kwargs); returns (layer, reference output)."""
-    net = Network("shuffle")
-    src = net.add_input("x", DataType.from_numpy(x.dtype), x.shape)
-    if cast is not None:
-        src = net.add_cast(src, cast).output
-    layer = net.add_shuffle(src, name="sh", **kwargs)
-    net.mark_output(layer.output)
-    return layer, execute(net, {"x": x})[layer.output.name]
+    return run_layer("add_shuffle", x, cast, name="sh", **kwargs)
 
 
 def torch_input(x, cast=None):
