@@ -18,7 +18,16 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DARKNET = REPO.parent / "shared" / "data" / "darknet"
+CFG = REPO / "tests" / "data" / "darknet" / "cfg" / "yolov3-tiny.cfg"
+
+
+def darknet_weights() -> str:
+    """The official yolov3-tiny.weights, regenerated from the shipped HDF5 (netdsl export darknet)."""
+    import tempfile
+    from netdsl.frameworks.darknet import export_darknet
+    out = Path(tempfile.mkdtemp()) / "yolov3-tiny.weights"
+    export_darknet(CFG, REPO / "weights" / "yolov3-tiny.h5", out)
+    return str(out)
 
 
 def blob():
@@ -27,7 +36,7 @@ def blob():
 
 
 def time_netdsl(runs: int) -> list[float]:
-    from models.yolov3_tiny import build_network
+    from netdsl.models.yolov3_tiny import build_network
     from netdsl.reference import execute
     from netdsl.weights import load_weights
     net = build_network()
@@ -38,8 +47,7 @@ def time_netdsl(runs: int) -> list[float]:
 
 def time_opencv(runs: int) -> list[float]:
     import cv2
-    net = cv2.dnn.readNetFromDarknet(str(DARKNET / "cfg" / "yolov3-tiny.cfg"),
-                                     str(DARKNET / "weights" / "yolov3-tiny.weights"))
+    net = cv2.dnn.readNetFromDarknet(str(CFG), darknet_weights())
     net.enableWinograd(True)
     names = net.getUnconnectedOutLayersNames()
     data = blob()

@@ -30,7 +30,7 @@ direction (suffix ``""`` forward, ``"_reverse"`` backward), float32 weights
 ``<name>.l{k}{suffix}.weight_ih`` (G*H, C_in), ``.weight_hh`` (G*H, H) and,
 with ``bias=True``, ``.bias_ih`` (G*H,), ``.bias_hh`` (G*H,); G = 1 (RELU,
 TANH), 4 (LSTM), 3 (GRU); C_in = C for layer 0, D*H above.
-``netdsl.weights.rnn_import`` converts PyTorch, ONNX, Keras and Keras
+``netdsl.frameworks.recurrent`` converts PyTorch, ONNX, Keras and Keras
 CuDNN weights to this layout.
 """
 from __future__ import annotations

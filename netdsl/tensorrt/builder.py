@@ -6,13 +6,12 @@ TensorRT-RTX guide, "Ahead-of-time compilation" (compute capability targets).
 """
 from __future__ import annotations
 
-import os
-import tempfile
-
+from ..files import check_output_path, write_bytes_atomic
 from ..graph.errors import NetworkDefinitionError, WeightsError
-from .compat import TensorRTModule, load_tensorrt
+from .compat import TensorRTModule, has_local_gpu, load_tensorrt
 from .errors import EngineBuildError
-from .logger import gc_paused, make_logger
+from .logger import NO_GPU_PROBE, gc_paused, make_logger
+from .progress import make_progress_monitor, sigint_flag
 from .lowering import LoweringContext, lower_layer
 
 
@@ -60,7 +59,7 @@ def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None
     _check_bound(network)
     if not network.outputs:
         raise NetworkDefinitionError(f"network {network.name!r} has no outputs; call network.mark_output(tensor)")
-    logger = make_logger(tm.trt)
+    logger = make_logger(tm.trt, NO_GPU_PROBE if tm.flavor == "rtx" and not has_local_gpu() else ())
     builder = tm.trt.Builder(logger)
     strong = tm.supports_strong_typing if strongly_typed is None else bool(strongly_typed)
     trt_network = tm.create_network(builder, strongly_typed=strong)
@@ -80,26 +79,37 @@ def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None
 
 
 @gc_paused()
-def build_engine(network, *, targets=("sm86",), workspace_bytes: int = 1 << 30, prefer: str | None = None,
-                 tensorrt=None) -> bytes:
+def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefer: str | None = None,
+                 tensorrt=None, progress=None) -> bytes:
     """Build a serialized TensorRT engine (a plan) for ``network``.
+
+    Ctrl-C during the build cancels it (through TensorRT's
+    ``IProgressMonitor`` where the version has one, see
+    ``netdsl.tensorrt.progress``) and raises KeyboardInterrupt; no engine is
+    returned.
 
     Args:
         network: netdsl Network, weights bound, outputs marked.
         targets: GPU architectures for TensorRT-RTX ahead-of-time builds
             (``"sm86"``, ``"sm89"``, ``"sm120"``, ``"current"`` ...; no GPU
-            needed). Full TensorRT builds for the local GPU and ignores them
-            with a warning (see ``TensorRTModule.set_targets``).
-        workspace_bytes: builder workspace limit.
+            needed). None: this machine's GPU, an error where there is none.
+            Full TensorRT builds for the local GPU and ignores them with a
+            warning (see ``TensorRTModule.set_targets``).
+        workspace_bytes: builder workspace limit in bytes (> 0).
         prefer: ``"rtx"``, ``"tensorrt"`` or None (see :func:`load_tensorrt`).
         tensorrt: a TensorRTModule to use instead of ``prefer``.
+        progress: optional ``ProgressReporter`` (``netdsl.tensorrt.progress``)
+            told of TensorRT's build phases and steps.
     Returns:
         the engine as bytes.
     Raises:
         EngineBuildError: TensorRT returned no engine (message holds its
-            logged errors) or an unknown target.
+            logged errors), a bad target list, or a workspace <= 0.
+        KeyboardInterrupt: Ctrl-C during the build.
         and the errors of :func:`to_trt_network`.
     """
+    if not isinstance(workspace_bytes, int) or isinstance(workspace_bytes, bool) or workspace_bytes <= 0:
+        raise EngineBuildError(f"workspace must be a positive number of bytes, found {workspace_bytes!r}")
     tm = _module(tensorrt if tensorrt is not None else prefer)
     builder, trt_network, ctx = to_trt_network(network, tm)
     config = builder.create_builder_config()
@@ -107,7 +117,14 @@ def build_engine(network, *, targets=("sm86",), workspace_bytes: int = 1 << 30, 
     tm.set_targets(config, list(targets or ()))
     if not ctx.strongly_typed:
         tm.weak_typing_flags(config, ctx.layers, ctx.outputs)
-    serialized = builder.build_serialized_network(trt_network, config)
+    with sigint_flag() as interrupted:
+        monitor = make_progress_monitor(tm.trt, interrupted, progress) if hasattr(tm.trt, "IProgressMonitor") \
+            else None
+        if monitor is not None:
+            tm.set_progress_monitor(config, monitor)
+        serialized = builder.build_serialized_network(trt_network, config)
+        if interrupted():
+            serialized = None  # the finally of sigint_flag raises KeyboardInterrupt
     if serialized is None:
         errors = ctx.logger.errors()
         detail = " | ".join(errors) if errors else "TensorRT logged no error"
@@ -117,41 +134,23 @@ def build_engine(network, *, targets=("sm86",), workspace_bytes: int = 1 << 30, 
     return bytes(memoryview(serialized))
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_engine(network, path, **kwargs) -> str:
     """Build an engine (:func:`build_engine` with ``kwargs``) and write it to ``path`` atomically.
 
-    The directory is checked before building; the engine goes to a temporary
-    file in the same directory, then ``os.replace`` puts it in place, so
-    ``path`` is either the old file or the complete new one.
+    The path is checked before building (so a bad path fails at once); the
+    engine goes to a temporary file in the same directory, then
+    ``os.replace`` puts it in place (``netdsl.files.atomic_output``), so
+    ``path`` is either the old file or the complete new one — also when the
+    build is interrupted with Ctrl-C.
 
     Returns:
-        ``path`` as a string.
+        ``path`` as a string (its size is the engine's, ``os.path.getsize``).
     Raises:
-        FileNotFoundError: the directory of ``path`` does not exist (nothing
-            is built or written).
+        OutputPathError: ``path`` is a directory, or its directory is
+            missing or not writable (nothing is built or written).
         and the errors of :func:`build_engine`.
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save engine to {path!r}: directory {directory!r} does not exist")
+    path = check_output_path(path)
     engine = build_engine(network, **kwargs)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # as a plainly created file; mkstemp makes it 0600
-        with os.fdopen(fd, "wb") as f:
-            f.write(engine)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, engine)
     return path

@@ -165,6 +165,12 @@ class TensorRTModule:
         else:
             config.max_workspace_size = int(nbytes)
 
+    def target_names(self) -> list[str]:
+        """The compute-capability targets this TensorRT-RTX knows, lower case (``sm75`` ...); [] on full TensorRT."""
+        if self.flavor != "rtx":
+            return []
+        return [m.lower() for m in self.trt.ComputeCapability.__members__ if m not in ("NONE", "CURRENT")]
+
     def set_targets(self, config, targets) -> list[str]:
         """Choose the GPU architectures an engine is compiled for.
 
@@ -172,8 +178,11 @@ class TensorRTModule:
         capabilities (``IBuilderConfig.set_compute_capability``; no GPU is
         needed). Names: ``"sm86"`` / ``"SM86"`` / ``"sm_86"`` or ``"current"``
         (the GPU of this machine); ``trt.ComputeCapability`` lists them
-        (RTX 1.7: SM75, SM80, SM86, SM89, SM120, SM121). An empty list keeps
-        RTX's default.
+        (RTX 1.7: SM75, SM80, SM86, SM89, SM120, SM121). With no targets,
+        TensorRT-RTX builds for this machine's GPU (``CURRENT``) when there is
+        one; without a GPU there is no sensible default, so that is an error
+        listing the targets (an engine silently built for another
+        architecture would not run here).
 
         Rule for full TensorRT: it always builds for the GPU of the building
         machine, so targets other than ``"current"`` are ignored with a
@@ -182,12 +191,15 @@ class TensorRTModule:
         Returns:
             the ComputeCapability member names set (empty on full TensorRT).
         Raises:
-            EngineBuildError: a target name this TensorRT-RTX does not know.
+            EngineBuildError: a target name this TensorRT-RTX does not know, a
+                target given twice, no target on a machine without a GPU, or
+                ``set_compute_capability`` refusing one.
         """
-        names = [str(t).strip().upper().replace("_", "") for t in (targets or ())]
+        targets = list(targets or ())
+        names = [str(t).strip().upper().replace("_", "") for t in targets]
         if self.flavor != "rtx":
             if any(n != "CURRENT" for n in names):
-                warnings.warn(f"{self.label} builds for the GPU of this machine; targets {list(targets)} "
+                warnings.warn(f"{self.label} builds for the GPU of this machine; targets {targets} "
                               f"are ignored (only TensorRT-RTX compiles for chosen architectures)",
                               stacklevel=3)
             return []
@@ -196,11 +208,30 @@ class TensorRTModule:
         if unknown:
             raise EngineBuildError(f"unknown target(s) {unknown}: {self.label} knows "
                                    f"{', '.join(k.lower() for k in known)}")
-        if names:
-            config.num_compute_capabilities = len(names)
-            for i, n in enumerate(names):
-                config.set_compute_capability(getattr(self.trt.ComputeCapability, n), i)
+        repeated = sorted({t for t, n in zip(targets, names) if names.count(n) > 1})
+        if repeated:
+            raise EngineBuildError(f"target(s) {repeated} given more than once")
+        if not names:
+            if not has_local_gpu():
+                raise EngineBuildError(f"no GPU on this machine to build for: choose the target GPU "
+                                       f"architecture(s), e.g. --target sm86 (one of "
+                                       f"{', '.join(self.target_names())})")
+            names = ["CURRENT"]
+        if "CURRENT" in names and not has_local_gpu():
+            raise EngineBuildError("target 'current' means this machine's GPU, and it has none; "
+                                   f"choose one of {', '.join(self.target_names())}")
+        config.num_compute_capabilities = len(names)
+        for i, n in enumerate(names):
+            if config.set_compute_capability(getattr(self.trt.ComputeCapability, n), i) is False:
+                raise EngineBuildError(f"{self.label} refused target {n.lower()} (set_compute_capability)")
         return names
+
+    def set_progress_monitor(self, config, monitor) -> bool:
+        """Attach an ``IProgressMonitor`` (TensorRT >= 10.0, RTX); returns False where the version has none (8.6)."""
+        if not hasattr(self.trt, "IProgressMonitor") or not hasattr(config, "progress_monitor"):
+            return False
+        config.progress_monitor = monitor
+        return True
 
     # -- layers whose add_* name changed ----------------------------------------
     def _add(self, network, nd_name: str, nd_args, legacy_name: str, legacy_args):
@@ -305,6 +336,26 @@ class TensorRTModule:
             need = f" (needs TensorRT >= {since})" if since else ""
             raise BackendUnavailableError(f"{enum_name}.{member.name} is not available in {self.label}{need}")
         return value
+
+
+@functools.lru_cache(maxsize=None)
+def has_local_gpu() -> bool:
+    """Whether this machine has a usable CUDA GPU: the driver library loads and reports >= 1 device.
+
+    Asks the CUDA driver API directly through ctypes (``cuInit``,
+    ``cuDeviceGetCount``), so it needs neither cuda-python nor TensorRT.
+    """
+    import ctypes
+    import sys
+    try:
+        lib = ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    try:
+        return lib.cuInit(0) == 0 and lib.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0
+    except (AttributeError, OSError):
+        return False
 
 
 def _import_first(names):

@@ -13,18 +13,26 @@ _log = logging.getLogger("netdsl.tensorrt")
 _log.addHandler(logging.NullHandler())  # a library: shown only where the application configures logging
 
 # Logged by TensorRT-RTX when it probes for a GPU while compiling ahead of
-# time on a machine without one; the build still succeeds.
-_HARMLESS = ("cudaError 35",)
+# time on a machine without one; the build still succeeds. Only such a build
+# may ignore it: on full TensorRT, or with a GPU, it is the real cause of a failure.
+NO_GPU_PROBE = ("cudaError 35",)
 
 
-def make_logger(trt):
+def make_logger(trt, harmless=()):
     """Return a ``trt.ILogger`` instance recording ``(severity name, message)`` pairs.
 
-    The instance has ``messages`` (list of pairs), ``errors()`` (ERROR and
-    INTERNAL_ERROR texts, harmless no-GPU probes left out) and ``clear()``.
-    WARNING and above go to the ``netdsl.tensorrt`` logger at the matching
-    level, INFO and VERBOSE at DEBUG.
+    Args:
+        trt: the TensorRT module.
+        harmless: substrings of messages to leave out of ``errors()`` and of
+            the ``logging`` output (:data:`NO_GPU_PROBE` for a TensorRT-RTX
+            ahead-of-time build on a machine without a GPU).
+    Returns:
+        an ILogger with ``messages`` (list of pairs), ``errors()`` (ERROR and
+        INTERNAL_ERROR texts but the harmless ones) and ``clear()``.
+        WARNING and above go to the ``netdsl.tensorrt`` logger at the
+        matching level, INFO and VERBOSE at DEBUG.
     """
+    _HARMLESS = tuple(harmless)
 
     class _Logger(trt.ILogger):
         def __init__(self):

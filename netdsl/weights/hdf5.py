@@ -27,12 +27,12 @@ failure the temporary file is removed and no partial output is left.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Any, Iterator, Mapping
 
 import h5py
 import numpy as np
 
+from ..files import OutputPathError, atomic_output, check_output_path
 from ..graph.errors import WeightsFileError
 
 FORMAT = "netdsl-weights"
@@ -111,12 +111,12 @@ def save_weights(path, arrays: Mapping[str, Any], *, source: str, network: str |
         if key in _RESERVED_ATTRS:
             raise WeightsFileError(f"{path}: extra attribute {key!r} is reserved; pass it as a keyword")
     checked = _check_arrays(arrays, layouts)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise WeightsFileError(f"cannot write weights to {path}: directory {directory} does not exist")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with h5py.File(tmp, "x", track_order=True) as f:
+        check_output_path(path)
+    except OutputPathError as exc:
+        raise WeightsFileError(f"cannot write weights: {exc}") from None
+    try:
+        with atomic_output(path) as tmp, h5py.File(tmp, "x", track_order=True) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = FORMAT_VERSION
             f.attrs["source"] = source
@@ -132,13 +132,10 @@ def save_weights(path, arrays: Mapping[str, Any], *, source: str, network: str |
                 dataset = group.create_dataset(leaf, data=array)
                 if name in layouts:
                     dataset.attrs["layout"] = layouts[name]
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(exc, (OSError, ValueError, TypeError)) and not isinstance(exc, WeightsFileError):
-            raise WeightsFileError(f"cannot write weights to {path}: {exc}") from exc
-        raise
+    except (OSError, ValueError, TypeError) as exc:
+        if isinstance(exc, WeightsFileError):
+            raise
+        raise WeightsFileError(f"cannot write weights to {path}: {exc}") from exc
 
 
 def _plain(value):

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from models.blocks import conv_bn_act
+from netdsl.models.blocks import conv_bn_act
 from netdsl import DataType, DerivedWeights, LayerType, Network, Weights
 from netdsl.graph.errors import NetworkDefinitionError
 from netdsl.reference import execute

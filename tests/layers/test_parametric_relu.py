@@ -84,9 +84,9 @@ def test_declared_slopes_default_per_channel_then_bound():
     assert prelu_net((3, 4), slopes_shape=(1, 4))[0].weights()["prelu.slopes"].shape == (1, 4)
 
 
-def test_mtcnn_pnet_prelu(shared_data):
+def test_mtcnn_pnet_prelu(data):
     """MTCNN PNet conv1 + prelu1 with its trained weights (facenet-pytorch state dict) against torch."""
-    state = torch.load(shared_data / "torch" / "mtcnn" / "pnet.pt", map_location="cpu", weights_only=True)
+    state = torch.load(data / "torch" / "mtcnn" / "pnet.pt", map_location="cpu", weights_only=True)
     kernel, bias, slopes = (state[k].numpy() for k in ("conv1.weight", "conv1.bias", "prelu1.weight"))
     assert slopes.shape == (10,) and (slopes < 0).any()  # trained slopes, some negative
     net = Network("pnet")

@@ -1,7 +1,7 @@
 """RNN / LSTM / GRU (``Network.add_rnn``) against torch.nn.RNN / LSTM / GRU on CPU.
 
 Weights come from the torch module's state_dict through
-``netdsl.weights.rnn_import.from_torch``; the reference executor must match
+``netdsl.frameworks.recurrent.from_torch``; the reference executor must match
 torch to 1e-5 in fp32 (sequence lengths 1, 7, 100; 1-3 layers; uni- and
 bidirectional; initial states; batch-first) and within fp16 rounding for a
 HALF network.
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from netdsl import DataType, Network, NetworkDefinitionError
 from netdsl.graph.enums import RNNDirection, RNNOperation
 from netdsl.reference import execute
-from netdsl.weights.rnn_import import from_torch
+from netdsl.frameworks.recurrent import from_torch
 
 OPS = ["LSTM", "GRU", "TANH", "RELU"]
 

@@ -11,7 +11,7 @@ import pytest
 
 import cv2  # noqa: E402  (oracle; part of the test extra)
 
-from models.yolov3_tiny import CLASS_NAMES, build_network  # noqa: E402
+from netdsl.models.yolov3_tiny import CLASS_NAMES, build_network  # noqa: E402
 from netdsl.cli import main  # noqa: E402
 from netdsl.detection import detect_from_outputs, load_image, preprocess  # noqa: E402
 from netdsl.detection.nms import iou  # noqa: E402
@@ -23,9 +23,9 @@ WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "yolov3-tiny.h5"
 
 
 @pytest.fixture(scope="module")
-def opencv_net(shared_data):
-    d = shared_data / "darknet"
-    net = cv2.dnn.readNetFromDarknet(str(d / "cfg" / "yolov3-tiny.cfg"), str(d / "weights" / "yolov3-tiny.weights"))
+def opencv_net(data, yolov3_tiny_darknet_weights):
+    net = cv2.dnn.readNetFromDarknet(str(data / "darknet" / "cfg" / "yolov3-tiny.cfg"),
+                                     str(yolov3_tiny_darknet_weights))
     net.enableWinograd(False)
     return net
 
@@ -62,8 +62,8 @@ def opencv_detections(rows, image_shape):
 
 @pytest.mark.parametrize("image", IMAGES)
 @pytest.mark.parametrize("folded", [True, False], ids=["bn-folded", "bn-as-scale"])
-def test_raw_heads_match_opencv(image, folded, shared_data, opencv_net, netdsl_net, unfolded_net):
-    blob = preprocess(load_image(shared_data / "darknet" / "images" / image), (416, 416))
+def test_raw_heads_match_opencv(image, folded, data, opencv_net, netdsl_net, unfolded_net):
+    blob = preprocess(load_image(data / "darknet" / "images" / image), (416, 416))
     net = netdsl_net if folded else unfolded_net
     ours = execute(net, {"images": blob}, outputs=["conv15.conv", "conv22.conv"])
     head1, head2, _ = opencv_forward(opencv_net, blob)
@@ -73,8 +73,8 @@ def test_raw_heads_match_opencv(image, folded, shared_data, opencv_net, netdsl_n
         assert rel < 1e-4, (name, rel)
 
 
-def test_cli_detections_match_opencv(shared_data, opencv_net, capsys):
-    paths = [str(shared_data / "darknet" / "images" / name) for name in IMAGES]
+def test_cli_detections_match_opencv(data, opencv_net, capsys):
+    paths = [str(data / "darknet" / "images" / name) for name in IMAGES]
     assert main(["detect", "yolov3-tiny", "--weights", str(WEIGHTS), *paths, "--backend", "reference",
                  "--json"]) == 0
     ours = json.loads(capsys.readouterr().out)
@@ -94,9 +94,9 @@ def test_cli_detections_match_opencv(shared_data, opencv_net, capsys):
             assert best["class_name"] == t.class_name
 
 
-def test_dog_known_answer(shared_data, netdsl_net):
+def test_dog_known_answer(data, netdsl_net):
     """The data README's OpenCV result on dog.jpg: dog 0.83, car 0.73, truck 0.58, bicycle ~0.38."""
-    image = load_image(shared_data / "darknet" / "images" / "dog.jpg")
+    image = load_image(data / "darknet" / "images" / "dog.jpg")
     out = execute(netdsl_net, {"images": preprocess(image, (416, 416))})
     h, w = image.shape[:2]
     found = detect_from_outputs(out["boxes"][0], out["scores"][0], CLASS_NAMES, 0.25, 0.45, (w / 416, h / 416))

@@ -5,6 +5,8 @@ import os
 import numpy as np
 import pytest
 
+from netdsl.files import OutputPathError
+
 import netdsl as nd
 from netdsl import DataType, LayerType
 from netdsl.graph.errors import BackendUnavailableError, NetworkDefinitionError, WeightsError
@@ -104,7 +106,7 @@ def test_unbound_weights_are_listed(rtx):
     with net.scope("head"):
         net.add_batch_norm(net.tensor("features"), name="bn")
     with pytest.raises(WeightsError) as info:
-        build_engine(net, tensorrt=rtx)
+        build_engine(net, tensorrt=rtx, targets=("sm86",))
     message = str(info.value)
     for name in ("backbone.conv.kernel", "head.bn.scale", "head.bn.bias", "head.bn.mean", "head.bn.variance"):
         assert name in message
@@ -131,7 +133,7 @@ def test_no_outputs(rtx):
     net = nd.Network("empty")
     net.add_input("x", DataType.FLOAT, (2, 3))
     with pytest.raises(NetworkDefinitionError, match="no outputs"):
-        build_engine(net, tensorrt=rtx)
+        build_engine(net, tensorrt=rtx, targets=("sm86",))
 
 
 def test_build_failure_carries_tensorrt_errors(rtx):
@@ -139,7 +141,7 @@ def test_build_failure_carries_tensorrt_errors(rtx):
     net = nd.Network("io")
     net.mark_output(net.add_input("x", DataType.FLOAT, (2, 3)))
     with pytest.raises(EngineBuildError) as info:
-        build_engine(net, tensorrt=rtx)
+        build_engine(net, tensorrt=rtx, targets=("sm86",))
     message = str(info.value)
     assert "could not build network 'io'" in message and "both input and output" in message
     assert "cudaError 35" not in message
@@ -148,7 +150,7 @@ def test_build_failure_carries_tensorrt_errors(rtx):
 # -- save_engine ---------------------------------------------------------------------------------
 def test_save_engine_writes_atomically(rtx, tmp_path):
     net = small_net(kernel=np.ones((4, 3, 3, 3), np.float32))
-    path = save_engine(net, tmp_path / "small.engine", tensorrt=rtx)
+    path = save_engine(net, tmp_path / "small.engine", tensorrt=rtx, targets=("sm86",))
     assert path == str(tmp_path / "small.engine")
     assert os.path.getsize(path) > 1000
     assert os.listdir(tmp_path) == ["small.engine"]  # no temporary file left
@@ -157,9 +159,9 @@ def test_save_engine_writes_atomically(rtx, tmp_path):
 def test_save_engine_missing_directory(rtx, tmp_path):
     net = small_net(kernel=np.ones((4, 3, 3, 3), np.float32))
     target = tmp_path / "no" / "such" / "dir" / "small.engine"
-    with pytest.raises(FileNotFoundError) as info:
-        save_engine(net, target, tensorrt=rtx)
-    assert str(target) in str(info.value)
+    with pytest.raises(OutputPathError) as info:
+        save_engine(net, target, tensorrt=rtx, targets=("sm86",))
+    assert str(target) in str(info.value) and "does not exist" in str(info.value)
     assert not (tmp_path / "no").exists() and os.listdir(tmp_path) == []
 
 
@@ -179,7 +181,7 @@ def _gpu_runtime_available() -> bool:
 @pytest.mark.skipif(_gpu_runtime_available(), reason="a GPU and cuda-python are present: the runner can run")
 def test_runner_fails_with_one_line_here(rtx, tmp_path):
     net = small_net(kernel=np.ones((4, 3, 3, 3), np.float32))
-    engine = build_engine(net, tensorrt=rtx)
+    engine = build_engine(net, tensorrt=rtx, targets=("sm86",))
     path = tmp_path / "small.engine"
     path.write_bytes(engine)
     for source in (engine, path, str(path)):

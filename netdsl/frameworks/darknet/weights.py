@@ -30,9 +30,9 @@ import os
 
 import numpy as np
 
-from ..graph.errors import WeightsFileError
-from .darknet_cfg import ConvParams, conv_parameter_shapes, parse_cfg
-from .hdf5 import save_weights
+from ...graph.errors import WeightsFileError
+from .cfg import ConvParams, conv_parameter_shapes, parse_cfg
+from ...weights.hdf5 import save_weights
 
 # darknet role -> (sub-layer, netdsl role), with and without batch_normalize.
 _NAMES_BN = {"biases": ("bn", "bias"), "scales": ("bn", "scale"), "rolling_mean": ("bn", "mean"),
@@ -118,3 +118,64 @@ def convert_darknet(cfg_path, weights_path, out_path) -> dict:
                  layouts=layouts, attrs=attrs)
     return {"conv_layers": len(convs), "tensors": len(arrays), "floats": needed, "version": version,
             "seen": seen, "header_bytes": offset, "md5": md5, "out_path": out_path}
+
+
+def export_darknet(cfg_path, weights_path, out_path) -> dict:
+    """Write a netdsl HDF5 store back as a darknet ``.weights`` file for ``cfg_path`` (the converter's inverse).
+
+    The file is darknet's format 0.2 (darknet src/parser.c ``save_weights_upto``):
+    int32 major 0, minor 2, revision; uint64 ``seen``; then per
+    [convolutional] section, in layer order, float32 little-endian biases
+    (K), with batch_normalize scales, rolling_mean, rolling_variance (K
+    each), then the KCRS kernel. ``revision`` and ``seen`` come from the
+    store's ``darknet_version`` / ``darknet_seen`` attributes (written by
+    :func:`convert_darknet`), else 0 — so a converted official file exports
+    back byte for byte.
+
+    Args:
+        cfg_path: darknet .cfg describing the network.
+        weights_path: netdsl HDF5 store holding exactly the cfg's tensors,
+            named as :func:`convert_darknet` names them.
+        out_path: ``.weights`` file to write (atomically).
+    Returns:
+        summary dict: ``conv_layers``, ``tensors``, ``floats``, ``version``,
+        ``seen``, ``bytes`` (file size), ``out_path``.
+    Raises:
+        WeightsFileError: unreadable cfg or store; tensors missing from the
+            store, unexpected in it, or of the wrong shape (all listed in one
+            message naming both files). Nothing is written then.
+    """
+    from ...weights.hdf5 import WeightStore
+    from ...files import OutputPathError, write_bytes_atomic, check_output_path
+
+    cfg_path, weights_path, out_path = os.fspath(cfg_path), os.fspath(weights_path), os.fspath(out_path)
+    try:
+        check_output_path(out_path)
+    except OutputPathError as exc:
+        raise WeightsFileError(str(exc)) from None
+    convs = conv_parameter_shapes(parse_cfg(cfg_path))
+    store = WeightStore.open(weights_path)
+    wanted = [(darknet_weight_name(conv, role), shape) for conv in convs for role, shape in conv.params]
+    names = {n for n, _ in wanted}
+    missing = [n for n, _ in wanted if n not in store]
+    unexpected = [n for n in store if n not in names]
+    mismatched = [f"{n}: expected shape {shape}, found {store[n].shape}" for n, shape in wanted
+                  if n in store and store[n].shape != shape]
+    if missing or unexpected or mismatched:
+        parts = ([f"missing: {', '.join(missing)}"] if missing else []) + \
+                ([f"unexpected: {', '.join(unexpected)}"] if unexpected else []) + \
+                ([f"mismatched: {'; '.join(mismatched)}"] if mismatched else [])
+        raise WeightsFileError(f"{weights_path} does not fit {cfg_path}: " + " | ".join(parts))
+    revision, seen = 0, 0
+    version_text = str(store.attrs.get("darknet_version", ""))
+    parts = version_text.split(".")
+    if len(parts) == 3 and parts[:2] == ["0", "2"] and parts[2].isdigit():
+        revision = int(parts[2])
+    stored_seen = store.attrs.get("darknet_seen", 0)
+    if isinstance(stored_seen, int) and 0 <= stored_seen < 2 ** 64:
+        seen = stored_seen
+    header = np.array([0, 2, revision], "<i4").tobytes() + np.array([seen], "<u8").tobytes()
+    body = b"".join(np.ascontiguousarray(store[n], dtype="<f4").tobytes() for n, _ in wanted)
+    size = write_bytes_atomic(out_path, header + body)
+    return {"conv_layers": len(convs), "tensors": len(wanted), "floats": len(body) // 4,
+            "version": (0, 2, revision), "seen": seen, "bytes": size, "out_path": out_path}

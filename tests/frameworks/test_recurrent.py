@@ -1,4 +1,4 @@
-"""Recurrent weight import (``netdsl.weights.rnn_import``) against independent oracles.
+"""Recurrent weight import (``netdsl.frameworks.recurrent``) against independent oracles.
 
 * ONNX: onnxruntime runs a single LSTM / GRU / RNN node with the same W, R, B.
 * Keras: the Keras LSTM / GRU / SimpleRNN formulas, written here in NumPy
@@ -21,7 +21,7 @@ from netdsl import DataType, Network, WeightsError
 from netdsl.graph.enums import RNNDirection, RNNOperation
 from netdsl.reference import execute
 from netdsl.weights import load_weights, save_weights
-from netdsl.weights.rnn_import import from_keras, from_keras_cudnn, from_onnx, from_torch
+from netdsl.frameworks.recurrent import from_keras, from_keras_cudnn, from_onnx, from_torch
 
 GATES = {"LSTM": 4, "GRU": 3, "TANH": 1, "RELU": 1}
 
@@ -273,8 +273,8 @@ SENTENCE = "the weather is nice today, so we went for a walk in the park."
 
 
 @pytest.fixture(scope="module")
-def textgenrnn(shared_data):
-    return TextGenRNN(shared_data / "keras", lambda n, k, r, b: from_keras_cudnn(n, "LSTM", k, r, b))
+def textgenrnn(data):
+    return TextGenRNN(data / "keras", lambda n, k, r, b: from_keras_cudnn(n, "LSTM", k, r, b))
 
 
 def test_textgenrnn_cudnn_layout_reads_english(textgenrnn):
@@ -290,12 +290,12 @@ def test_textgenrnn_cudnn_layout_reads_english(textgenrnn):
     assert textgenrnn.loss(SENTENCE) < 2.0
 
 
-def test_textgenrnn_wrong_layouts_fail(shared_data, textgenrnn):
+def test_textgenrnn_wrong_layouts_fail(data, textgenrnn):
     good = textgenrnn.loss(SENTENCE)
-    keras_layout = TextGenRNN(shared_data / "keras", lambda n, k, r, b: from_keras(
+    keras_layout = TextGenRNN(data / "keras", lambda n, k, r, b: from_keras(
         n, "LSTM", k, r, b[:512] + b[512:]))  # as if a Keras LSTM: transposed blocks
     assert keras_layout.loss(SENTENCE) > good + 3.0
-    swapped = TextGenRNN(shared_data / "keras", lambda n, k, r, b: _swap_gates(
+    swapped = TextGenRNN(data / "keras", lambda n, k, r, b: _swap_gates(
         from_keras_cudnn(n, "LSTM", k, r, b), [0, 3, 1, 2]))  # gates read as ONNX's i, o, f, c
     assert swapped.loss(SENTENCE) > good + 2.0
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..graph.errors import WeightsFileError
+from ...graph.errors import WeightsFileError
 
 # Section-name aliases darknet accepts (parser.c string_to_layer_type).
 _ALIASES = {"network": "net", "conv": "convolutional", "max": "maxpool", "avg": "avgpool",

@@ -1,4 +1,8 @@
-"""Darknet cfg parsing, parameter shapes and .weights conversion, on the real files in shared/data."""
+"""Darknet cfg parsing, parameter shapes and .weights conversion, on the real files in tests/data.
+
+The official ``yolov3-tiny.weights`` is not shipped: the ``darknet`` fixture regenerates it from
+``weights/yolov3-tiny.h5`` with ``export_darknet`` (its md5 is the official file's, checked below).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -11,21 +15,23 @@ import numpy as np
 import pytest
 
 from netdsl.graph.errors import WeightsFileError
-from netdsl.weights import (conv_parameter_shapes, convert_darknet, load_weights_file, parse_cfg,
-                            read_darknet_header)
+from netdsl.frameworks.darknet import (conv_parameter_shapes, convert_darknet, export_darknet, parse_cfg,
+                                       read_darknet_header)
+from netdsl.weights import load_weights_file
 
-# tests/weights/test_darknet.py -> parents[2] is the repo root; the data lies beside it.
-SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
-YOLOV3_TINY_MD5 = "3bcd6b390912c18924b46b26a9e7ff53"  # shared/data/README.md
+REPO = Path(__file__).resolve().parents[2]
+YOLOV3_TINY_MD5 = "3bcd6b390912c18924b46b26a9e7ff53"  # md5 of the official file (tests/data/README.md)
 
 
 @pytest.fixture(scope="module")
-def darknet() -> Path:
-    path = SHARED_DATA / "darknet"
-    if not (path / "weights" / "yolov3-tiny.weights").is_file():
-        pytest.fail(f"test data missing: expected {path} (shared/data beside the repo root; "
-                    f"see shared/data/README.md)")
-    return path
+def darknet(data, yolov3_tiny_darknet_weights, tmp_path_factory) -> Path:
+    """tests/data/darknet with ``weights/yolov3-tiny.weights`` regenerated from the shipped HDF5."""
+    root = tmp_path_factory.mktemp("darknet")
+    for sub in ("cfg", "images", "yolo-fastest"):
+        (root / sub).symlink_to(data / "darknet" / sub)
+    (root / "weights").mkdir()
+    (root / "weights" / "yolov3-tiny.weights").symlink_to(yolov3_tiny_darknet_weights)
+    return root
 
 
 def _all_cfgs(darknet: Path) -> list[Path]:
@@ -328,11 +334,65 @@ def test_synthetic_weights_header_sizes_and_layout(tmp_path, major, minor, heade
     np.testing.assert_array_equal(store["conv2.conv.kernel"], np.arange(21, 48).reshape(3, 1, 3, 3))
 
 
-def test_shipped_yolov3_tiny_h5_matches_fresh_conversion(darknet, tmp_path):
-    shipped = Path(__file__).resolve().parents[2] / "weights" / "yolov3-tiny.h5"
-    assert shipped.is_file(), f"{shipped} is missing; regenerate it with netdsl.weights.convert_darknet"
+def test_regenerated_weights_are_the_official_file(darknet):
+    """Without ../shared: the exported file has the official file's size and md5 (a known answer)."""
+    exported = darknet / "weights" / "yolov3-tiny.weights"
+    assert exported.stat().st_size == 35_434_956
+    assert hashlib.md5(exported.read_bytes()).hexdigest() == YOLOV3_TINY_MD5
+
+
+def test_export_round_trip_byte_identical_to_official(shared_data, data, tmp_path):
+    """convert (official .weights -> HDF5) then export (HDF5 -> .weights) gives the official bytes back."""
+    official = shared_data / "darknet" / "weights" / "yolov3-tiny.weights"
+    cfg = data / "darknet" / "cfg" / "yolov3-tiny.cfg"
+    convert_darknet(cfg, official, tmp_path / "converted.h5")
+    summary = export_darknet(cfg, tmp_path / "converted.h5", tmp_path / "back.weights")
+    assert (tmp_path / "back.weights").read_bytes() == official.read_bytes()
+    assert summary["bytes"] == official.stat().st_size and summary["version"] == (0, 2, 0)
+    # and the shipped store exports to the same bytes
+    export_darknet(cfg, REPO / "weights" / "yolov3-tiny.h5", tmp_path / "shipped.weights")
+    assert (tmp_path / "shipped.weights").read_bytes() == official.read_bytes()
+
+
+def test_export_refuses_a_store_that_does_not_fit(data, tmp_path):
+    from netdsl.weights import save_weights
+    cfg = data / "darknet" / "cfg" / "yolov3-tiny.cfg"
+    store = dict(load_weights_file(REPO / "weights" / "yolov3-tiny.h5"))
+    del store["conv0.bn.mean"]
+    store["conv2.conv.kernel"] = np.zeros((32, 16, 1, 1), np.float32)
+    store["extra.x"] = np.zeros(3, np.float32)
+    save_weights(tmp_path / "bad.h5", store, source="test")
+    with pytest.raises(WeightsFileError) as info:
+        export_darknet(cfg, tmp_path / "bad.h5", tmp_path / "out.weights")
+    message = str(info.value)
+    for part in ("bad.h5", "yolov3-tiny.cfg", "missing: conv0.bn.mean", "unexpected: extra.x",
+                 "conv2.conv.kernel: expected shape (32, 16, 3, 3), found (32, 16, 1, 1)"):
+        assert part in message
+    assert not (tmp_path / "out.weights").exists()
+
+
+def test_export_without_darknet_attributes_writes_header_0_2_with_zero_seen(tmp_path):
+    from netdsl.weights import save_weights
+    cfg = _write(tmp_path, "tiny.cfg", TINY_CFG)
+    arrays = {"conv0.conv.bias": np.float32([1, 2, 3]), "conv0.conv.kernel": np.ones((3, 2, 1, 1), np.float32),
+              "conv2.bn.bias": np.float32([4, 5, 6]), "conv2.bn.scale": np.float32([7, 8, 9]),
+              "conv2.bn.mean": np.zeros(3, np.float32), "conv2.bn.variance": np.ones(3, np.float32),
+              "conv2.conv.kernel": np.full((3, 1, 3, 3), 2, np.float32)}
+    save_weights(tmp_path / "w.h5", dict(reversed(arrays.items())), source="test")  # store order is irrelevant
+    export_darknet(cfg, tmp_path / "w.h5", tmp_path / "w.weights")
+    raw = (tmp_path / "w.weights").read_bytes()
+    assert struct.unpack("<iiiQ", raw[:20]) == (0, 2, 0, 0)
+    expected = np.concatenate([[1, 2, 3], np.ones(6), [4, 5, 6], [7, 8, 9], np.zeros(3), np.ones(3),
+                               np.full(27, 2)]).astype("<f4")
+    np.testing.assert_array_equal(np.frombuffer(raw[20:], "<f4"), expected)
+
+
+def test_shipped_yolov3_tiny_h5_matches_fresh_conversion(shared_data, data, tmp_path):
+    shipped = REPO / "weights" / "yolov3-tiny.h5"
+    assert shipped.is_file(), f"{shipped} is missing; regenerate it with netdsl convert darknet"
     fresh = tmp_path / "fresh.h5"
-    convert_darknet(darknet / "cfg" / "yolov3-tiny.cfg", darknet / "weights" / "yolov3-tiny.weights", fresh)
+    convert_darknet(data / "darknet" / "cfg" / "yolov3-tiny.cfg",
+                    shared_data / "darknet" / "weights" / "yolov3-tiny.weights", fresh)
     a, b = load_weights_file(shipped), load_weights_file(fresh)
     assert list(a) == list(b) and a.attrs == b.attrs
     for name in a:

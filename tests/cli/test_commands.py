@@ -2,31 +2,11 @@
 every bad input giving one line on stderr, a non-zero exit and no output file."""
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-WEIGHTS = REPO / "weights" / "yolov3-tiny.h5"
-NETDSL = shutil.which("netdsl", path=str(Path(sys.executable).parent)) or "netdsl"
-
-
-def run(*args, cwd=None):
-    return subprocess.run([NETDSL, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
-
-
-def assert_one_line_error(result, *fragments):
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("netdsl: error:"), lines[0]
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    assert "Traceback" not in result.stderr
+from cli_run import DATA, REPO, WEIGHTS, assert_one_line_error, run
 
 
 def test_detect_console_script_json_and_drawing(tmp_path):
@@ -45,24 +25,35 @@ def test_detect_console_script_json_and_drawing(tmp_path):
         assert np.abs(np.asarray(drawn, np.int16) - np.asarray(original, np.int16)).max() > 100  # boxes drawn
 
 
-def test_truncated_weights(shared_data, tmp_path):
-    src = shared_data / "darknet" / "weights" / "yolov3-tiny.weights"
+def test_truncated_weights(yolov3_tiny_darknet_weights, tmp_path):
     cut = tmp_path / "cut.weights"
-    cut.write_bytes(src.read_bytes()[:-4000])
+    cut.write_bytes(yolov3_tiny_darknet_weights.read_bytes()[:-4000])
     out = tmp_path / "out.h5"
-    result = run("convert", "darknet", "--cfg", shared_data / "darknet" / "cfg" / "yolov3-tiny.cfg",
+    result = run("convert", "darknet", "--cfg", DATA / "darknet" / "cfg" / "yolov3-tiny.cfg",
                  "--weights", cut, "-o", out)
     # (35,434,956 B - 20 B header) / 4 = 8,858,734 floats needed; 1,000 fewer present
     assert_one_line_error(result, "cut.weights", "8,858,734", "8,857,734")
     assert list(tmp_path.iterdir()) == [cut]
 
 
-def test_weights_not_matching_cfg(shared_data, tmp_path):
+def test_weights_not_matching_cfg(yolov3_tiny_darknet_weights, tmp_path):
     out = tmp_path / "out.h5"
-    result = run("convert", "darknet", "--cfg", shared_data / "darknet" / "cfg" / "yolov4-tiny.cfg",
-                 "--weights", shared_data / "darknet" / "weights" / "yolov3-tiny.weights", "-o", out)
+    result = run("convert", "darknet", "--cfg", DATA / "darknet" / "cfg" / "yolov4-tiny.cfg",
+                 "--weights", yolov3_tiny_darknet_weights, "-o", out)
     assert_one_line_error(result, "yolov3-tiny.weights", "yolov4-tiny.cfg")
     assert not any(tmp_path.iterdir())
+
+
+def test_convert_then_export_round_trip(yolov3_tiny_darknet_weights, tmp_path):
+    cfg = DATA / "darknet" / "cfg" / "yolov3-tiny.cfg"
+    result = run("convert", "darknet", "--cfg", cfg, "--weights", yolov3_tiny_darknet_weights, "-o",
+                 tmp_path / "w.h5")
+    assert result.returncode == 0, result.stderr
+    assert "59 tensors of 13 convolutional layers" in result.stdout
+    result = run("export", "darknet", "--cfg", cfg, tmp_path / "w.h5", "-o", tmp_path / "back.weights")
+    assert result.returncode == 0, result.stderr
+    assert "35,434,956 bytes" in result.stdout
+    assert (tmp_path / "back.weights").read_bytes() == yolov3_tiny_darknet_weights.read_bytes()
 
 
 def test_hdf5_missing_extra_and_wrong_shape_named_together(tmp_path):
@@ -73,7 +64,7 @@ def test_hdf5_missing_extra_and_wrong_shape_named_together(tmp_path):
         f["conv99/conv/kernel"] = np.zeros((1, 1, 1, 1), np.float32)
         del f["conv2/conv/kernel"]
         f["conv2/conv/kernel"] = np.zeros((32, 16, 1, 1), np.float32)
-    result = run("build", "yolov3-tiny", "--weights", bad, "-o", tmp_path / "x.engine")
+    result = run("build", "yolov3-tiny", "--weights", bad, "--target", "sm86", "-o", tmp_path / "x.engine")
     assert_one_line_error(result, "bad.h5", "conv0.bn.mean", "conv99.conv.kernel", "conv2.conv.kernel",
                           "(32, 16, 3, 3)", "(32, 16, 1, 1)")
     assert not (tmp_path / "x.engine").exists()
@@ -89,41 +80,28 @@ def test_not_an_image(tmp_path):
 
 
 def test_unknown_model(tmp_path):
-    result = run("build", "yolov9-huge", "--weights", WEIGHTS, "-o", tmp_path / "x.engine")
+    result = run("build", "yolov9-huge", "--weights", WEIGHTS, "--target", "sm86", "-o", tmp_path / "x.engine")
     assert_one_line_error(result, "yolov9-huge", "yolov3-tiny")
     assert not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("command", ["convert", "build"])
-def test_output_in_missing_directory(command, shared_data, tmp_path):
+@pytest.mark.parametrize("command", ["convert", "build", "export"])
+def test_output_in_missing_directory(command, yolov3_tiny_darknet_weights, tmp_path):
     out = tmp_path / "no" / "such" / "dir" / "out.file"
+    cfg = DATA / "darknet" / "cfg" / "yolov3-tiny.cfg"
     if command == "convert":
-        d = shared_data / "darknet"
-        result = run("convert", "darknet", "--cfg", d / "cfg" / "yolov3-tiny.cfg",
-                     "--weights", d / "weights" / "yolov3-tiny.weights", "-o", out)
+        result = run("convert", "darknet", "--cfg", cfg, "--weights", yolov3_tiny_darknet_weights, "-o", out)
+    elif command == "export":
+        result = run("export", "darknet", "--cfg", cfg, WEIGHTS, "-o", out)
     else:
-        result = run("build", "yolov3-tiny", "--weights", WEIGHTS, "-o", out)
+        result = run("build", "yolov3-tiny", "--weights", WEIGHTS, "--target", "sm86", "-o", out)
     assert_one_line_error(result, str(out.parent), "does not exist")
     assert not (tmp_path / "no").exists()
 
 
-def test_convert_matches_shipped_weights(shared_data, tmp_path):
-    d = shared_data / "darknet"
-    out = tmp_path / "yolov3-tiny.h5"
-    result = run("convert", "darknet", "--cfg", d / "cfg" / "yolov3-tiny.cfg",
-                 "--weights", d / "weights" / "yolov3-tiny.weights", "-o", out)
-    assert result.returncode == 0, result.stderr
-    with h5py.File(out, "r") as new, h5py.File(WEIGHTS, "r") as shipped:
-        names = []
-        new.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-        assert len(names) == 59
-        for n in names:
-            np.testing.assert_array_equal(new[n][()], shipped[n][()])
-
-
 def test_detect_tensorrt_backend_without_gpu_is_one_clear_line(tmp_path):
-    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, REPO / "samples" / "dog.jpg", "--backend", "tensorrt",
-                 "--json")
+    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, REPO / "samples" / "dog.jpg", "--backend",
+                 "tensorrt", "--json")
     assert_one_line_error(result)
     assert result.stdout == ""
 
@@ -152,9 +130,10 @@ def test_build_and_inspect_a_model_file(tmp_path):
     save_weights(weights, {"block.conv.kernel": np.ones((3, 2, 1, 1), np.float32),
                            "block.conv.bias": np.zeros(3, np.float32)}, source="test")
     engine = tmp_path / "user.engine"
-    result = run("build", model, "--weights", weights, "-o", engine)
+    result = run("build", model, "--weights", weights, "--target", "sm86", "-o", engine)
     assert result.returncode == 0, result.stderr
-    assert engine.stat().st_size > 0
+    size = engine.stat().st_size
+    assert size > 0 and result.stdout.strip() == f"wrote {engine} ({size:,} bytes)"
     result = run("inspect", model, "--weights")
     assert result.returncode == 0, result.stderr
     assert "layer   block.conv CONVOLUTION -> block.conv [1, 3, 4, 4] FLOAT" in result.stdout

@@ -11,7 +11,7 @@ Every helper returns a dict ``scoped weight name -> float32 array`` for
 layers or directions with ``|``). ``name`` is the RNN layer's scoped name.
 
 Source conventions, each checked against an independent implementation in
-tests/weights/test_rnn_import.py:
+tests/frameworks/test_recurrent.py:
 
 * PyTorch (torch.nn.RNN/LSTM/GRU ``state_dict``): the canonical layout
   itself, keys ``weight_ih_l{k}[_reverse]`` etc. (torch docs, nn.LSTM).

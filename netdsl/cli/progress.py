@@ -1,0 +1,55 @@
+"""Progress bars on stderr (tqdm), shown only when stderr is a terminal."""
+from __future__ import annotations
+
+import contextlib
+
+
+class _BuildBars:
+    """A ProgressReporter (``netdsl.tensorrt.progress``) drawing one tqdm bar per open build phase, nested."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.bars: dict[str, object] = {}
+
+    def phase_start(self, name, parent, num_steps):
+        from tqdm import tqdm
+        self.bars[name] = tqdm(total=max(num_steps, 1), desc=name, position=len(self.bars), leave=False,
+                               file=self.stream, unit="step", dynamic_ncols=True)
+
+    def step(self, name, step):
+        bar = self.bars.get(name)
+        if bar is not None:
+            bar.n = min(step + 1, bar.total)
+            bar.refresh()
+
+    def phase_finish(self, name):
+        bar = self.bars.pop(name, None)
+        if bar is not None:
+            bar.close()
+
+    def close(self):
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+@contextlib.contextmanager
+def build_progress(stream):
+    """Yield a build ProgressReporter drawing on ``stream`` if it is a terminal, else None."""
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        yield None
+        return
+    bars = _BuildBars(stream)
+    try:
+        yield bars
+    finally:
+        bars.close()
+
+
+def iterate(items, stream, what: str, threshold: int = 3):
+    """``items`` wrapped in a tqdm bar on ``stream`` when there are more than ``threshold`` and it is a terminal."""
+    items = list(items)
+    if len(items) <= threshold or not (hasattr(stream, "isatty") and stream.isatty()):
+        return items
+    from tqdm import tqdm
+    return tqdm(items, desc=what, file=stream, unit=what.split()[-1] if what else "it", leave=False)

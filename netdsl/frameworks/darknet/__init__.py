@@ -1,0 +1,7 @@
+"""Darknet: the ``.cfg`` parser and ``.weights`` conversion to and from the netdsl HDF5 store.
+
+* :func:`parse_cfg`, :func:`conv_parameter_shapes` — ``.cfg`` files (``cfg.py``).
+* :func:`convert_darknet` — ``.cfg`` + ``.weights`` -> HDF5; :func:`export_darknet` — HDF5 -> ``.weights`` (``weights.py``).
+"""
+from .cfg import ConvParams, Section, conv_parameter_shapes, parse_cfg  # noqa: F401
+from .weights import convert_darknet, darknet_weight_name, export_darknet, read_darknet_header  # noqa: F401
