@@ -292,8 +292,8 @@ class TensorRTModule:
     def padding_mode(self, mode, explicit_is_exact: bool):
         """netdsl PaddingMode -> ``trt.PaddingMode``, for a layer whose resolved padding is set explicitly.
 
-        TensorRT-RTX has no CAFFE_ROUND_DOWN / CAFFE_ROUND_UP (full TensorRT
-        has). netdsl has already resolved the padding those modes apply, so
+        Only TensorRT 8.6 has CAFFE_ROUND_DOWN / CAFFE_ROUND_UP (TensorRT 10
+        removed them; TensorRT-RTX never had them). netdsl has already resolved the padding those modes apply, so
         EXPLICIT_ROUND_DOWN with that padding gives the same output size and,
         where ``explicit_is_exact`` (every convolution; max pooling; average
         pooling that excludes padding or whose post padding did not grow),

@@ -62,7 +62,7 @@ def make_logger(trt, harmless=()):
 
 
 @contextlib.contextmanager
-def gc_paused():
+def gc_paused(collect: bool = True):
     """Collect cyclic garbage now, then keep Python's cyclic GC off while TensorRT may call back.
 
     TensorRT calls ``ILogger.log`` with internal locks held. A collection that
@@ -71,11 +71,18 @@ def gc_paused():
     whose destructor waits for the same lock: a deadlock, seen with
     TensorRT-RTX 1.7. Collecting first and pausing the GC avoids it. Use as a
     ``with`` block or a decorator around code that calls into TensorRT.
+
+    Args:
+        collect: collect first (building, loading). ``False`` only pauses the
+            GC: for per-inference calls, where a full collection each time
+            would cost more than the inference (the collection done when the
+            runner was created already freed older TensorRT objects).
     """
     if not gc.isenabled():  # nested, or the application manages the GC itself
         yield
         return
-    gc.collect()
+    if collect:
+        gc.collect()
     gc.disable()
     try:
         yield

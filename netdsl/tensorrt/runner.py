@@ -119,7 +119,7 @@ class EngineRunner:
             raise ExecutionError(f"{what} failed: {self._error_name(self._cudart, err)}")
         return values[0] if len(values) == 1 else values
 
-    @gc_paused()
+    @gc_paused(collect=False)
     def __call__(self, feeds: dict) -> dict:
         """Run the engine once.
 

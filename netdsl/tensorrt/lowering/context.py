@@ -70,12 +70,16 @@ class LoweringContext:
                 for a HALF input; BF16 is stored as bfloat16 bit patterns).
         Returns:
             ``trt.Weights`` over an array kept alive in :attr:`arrays`.
+        Raises:
+            BackendUnavailableError: this TensorRT has no ``dtype`` (INT64 and
+                BF16 need TensorRT >= 10.0).
         """
+        trt_dtype = self.tm.datatype(dtype)  # refuses a dtype this version lacks, naming the version
         array = np.asarray(getattr(value, "value", value))
         if dtype is DataType.BF16:
             bits = bf16_bits(array)
             self.arrays.append(bits)
-            return self.trt.Weights(self.tm.datatype(dtype), bits.ctypes.data, bits.size)
+            return self.trt.Weights(trt_dtype, bits.ctypes.data, bits.size)
         array = np.ascontiguousarray(array, dtype=dtype.to_numpy())
         self.arrays.append(array)
         return self.trt.Weights(array)
