@@ -19,6 +19,7 @@ import numpy as np
 from .dtypes import DataType, as_datatype
 from .enums import LayerType
 from .errors import NetworkDefinitionError, WeightsError
+from .shapes import Dim, dim, format_shape, normalize_dim
 
 
 class Tensor:
@@ -27,19 +28,33 @@ class Tensor:
     Attributes:
         name: unique name in the network (a layer's single output takes the
             layer's scoped name; further outputs get ``:1``, ``:2`` ...).
-        shape: static dimensions, NCHW for images (tuple of ints).
+        shape: dimensions, NCHW for images: a tuple of ints (known when the
+            network is defined) and runtime dimensions (:class:`Dim`
+            expressions such as ``batch`` or ``height//32``; TensorRT's -1).
         dtype: DataType.
         layer: producing Layer, or None for a network input.
+        shape_value: for a shape tensor (a 0-D or 1-D INT32/INT64 tensor
+            computed from shapes, e.g. by ``add_shape``), its value as far as
+            it is known at definition time — a tuple of ints and Dims — else
+            None. Layers that take shape tensors (a shuffle's reshape
+            dimensions, a slice's start/size, a fill's shape ...) derive their
+            output shapes from it.
     """
 
-    __slots__ = ("network", "name", "shape", "dtype", "layer")
+    __slots__ = ("network", "name", "shape", "dtype", "layer", "shape_value")
 
-    def __init__(self, network: "Network", name: str, shape, dtype: DataType, layer=None):
+    def __init__(self, network: "Network", name: str, shape, dtype: DataType, layer=None, shape_value=None):
         self.network = network
         self.name = name
-        self.shape = tuple(int(d) for d in shape)
+        self.shape = tuple(normalize_dim(d) for d in shape)
         self.dtype = dtype
         self.layer = layer
+        self.shape_value = None if shape_value is None else tuple(normalize_dim(v) for v in shape_value)
+
+    @property
+    def is_static(self) -> bool:
+        """True when every dimension is known at definition time."""
+        return all(not isinstance(d, Dim) for d in self.shape)
 
     @property
     def ndim(self) -> int:
@@ -54,7 +69,7 @@ class Tensor:
         return self in self.network.outputs
 
     def __repr__(self):
-        dims = "x".join(map(str, self.shape)) or "scalar"
+        dims = format_shape(self.shape) if self.shape else "scalar"
         return f"Tensor({self.name!r}, {dims}, {self.dtype.name})"
 
 
@@ -229,6 +244,7 @@ class Network:
         self._tensor_names: set[str] = set()
         self._scope: list[str] = []
         self._counters: dict[str, int] = {}
+        self.shape_constraints: list = []  # netdsl.graph.shapes.ShapeConstraint, recorded by layers
 
     # -- naming ---------------------------------------------------------------
     @contextlib.contextmanager
@@ -267,15 +283,38 @@ class Network:
         Args:
             name: tensor name (not scoped), used for feeds and engine bindings.
             dtype: DataType (or NumPy dtype / name).
-            shape: static dims, e.g. ``(1, 3, 416, 416)`` for NCHW.
+            shape: dims, e.g. ``(1, 3, 416, 416)`` for NCHW. A dimension known
+                only at run time is ``-1`` (named ``<input>[<axis>]``) or a
+                name (``("batch", 3, "height", "width")``); inputs sharing a
+                name share that dimension. Runtime dimensions need an
+                optimization profile to build an engine
+                (``netdsl.graph.profiles``).
         Returns:
             the input Tensor.
         Raises:
-            NetworkDefinitionError: duplicate name or a non-positive dimension.
+            NetworkDefinitionError: duplicate name, a dimension that is not a
+                positive int, -1 or an identifier-like name.
         """
-        shape = tuple(int(d) for d in shape)
-        if any(d <= 0 for d in shape):
-            raise NetworkDefinitionError(f"input {name!r}: dimensions must be positive, got {shape}")
+        if isinstance(shape, (str, int)) or not hasattr(shape, "__iter__"):
+            raise NetworkDefinitionError(f"input {name!r}: shape must be a sequence of dims, found {shape!r}")
+        dims = []
+        for axis, d in enumerate(shape):
+            if isinstance(d, str):
+                if not d.replace("_", "a").isalnum() or not d.isascii() or d[0].isdigit():
+                    raise NetworkDefinitionError(f"input {name!r}: runtime dimension name {d!r} (axis {axis}) "
+                                                 f"must be an identifier such as 'batch'")
+                dims.append(dim(d))
+            elif isinstance(d, Dim):
+                if len(d.terms) != 1 or d.terms[0][1] != 1 or len(d.terms[0][0]) != 1 or not d.names():
+                    raise NetworkDefinitionError(f"input {name!r}: axis {axis} must be a named dimension, "
+                                                 f"not the expression {d}")
+                dims.append(d)
+            elif isinstance(d, (int, np.integer)) and not isinstance(d, bool) and (d >= 1 or d == -1):
+                dims.append(dim(f"{name}[{axis}]") if d == -1 else int(d))
+            else:
+                raise NetworkDefinitionError(f"input {name!r}: dimension {axis} must be a positive int, -1 or "
+                                             f"a name, found {d!r} in {tuple(shape)}")
+        shape = tuple(dims)
         if name in self._tensor_names:
             raise NetworkDefinitionError(f"input {name!r}: a tensor of that name already exists")
         tensor = Tensor(self, name, shape, as_datatype(dtype))
@@ -302,6 +341,23 @@ class Network:
     @property
     def num_layers(self) -> int:
         return len(self.layers)
+
+    @property
+    def runtime_dims(self) -> list[str]:
+        """Names of the runtime dimensions of the inputs, in order of first appearance."""
+        names: list[str] = []
+        for t in self.inputs:
+            for d in t.shape:
+                if isinstance(d, Dim):
+                    for n in sorted(d.names()):
+                        if n not in names:
+                            names.append(n)
+        return names
+
+    @property
+    def is_static(self) -> bool:
+        """True when every input shape is known at definition time (no optimization profile needed)."""
+        return all(t.is_static for t in self.inputs)
 
     def get_layer(self, index: int) -> Layer:
         return self.layers[index]
@@ -400,19 +456,24 @@ class Network:
                 self._check_own(t, f"{full} input {i}")
         return full
 
-    def append_layer(self, type_: LayerType, name: str, inputs, outputs, attrs=None, weights=None) -> Layer:
+    def append_layer(self, type_: LayerType, name: str, inputs, outputs, attrs=None, weights=None,
+                     shape_values=None) -> Layer:
         """Create and append a Layer with outputs given as ``(shape, dtype)`` pairs.
 
         Called by the constructors in ``netdsl.layers`` once they have
-        validated inputs and inferred output shapes.
+        validated inputs and inferred output shapes (ints and runtime Dims).
+        ``shape_values`` optionally gives, per output, its value as a shape
+        tensor (see :attr:`Tensor.shape_value`) or None.
         """
         layer = Layer(self, type_, name, inputs, attrs or {}, weights or {})
+        values = list(shape_values or [])
         for i, (shape, dtype) in enumerate(outputs):
             tname = name if i == 0 else f"{name}:{i}"
             if tname in self._tensor_names:
                 raise NetworkDefinitionError(f"{name}: output tensor name {tname!r} is already used")
             self._tensor_names.add(tname)
-            layer.outputs.append(Tensor(self, tname, shape, as_datatype(dtype), layer))
+            value = values[i] if i < len(values) else None
+            layer.outputs.append(Tensor(self, tname, shape, as_datatype(dtype), layer, value))
         self._names.add(name)
         self.layers.append(layer)
         return layer

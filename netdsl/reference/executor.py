@@ -14,6 +14,8 @@ import numpy as np
 
 from ..graph.dtypes import DataType
 from ..graph.errors import ExecutionError, WeightsError
+from ..graph.profiles import bind_input_shapes, check_binding, find_profile
+from ..graph.shapes import Dim, ShapeError, UnboundDimensionError, contains_dim, dim, evaluate_shape, evaluate_value
 from .registry import lookup
 
 
@@ -36,8 +38,67 @@ def _compute_form(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
-def check_feeds(network, feeds: Mapping[str, np.ndarray]) -> dict:
-    """Validate feeds against the network inputs (names, shapes, dtypes)."""
+class _BoundTensor:
+    """A tensor seen at one binding of the runtime dimensions: its shape as ints."""
+
+    __slots__ = ("name", "dtype", "shape", "layer", "shape_value")
+
+    def __init__(self, tensor, shape):
+        self.name, self.dtype, self.layer, self.shape_value = tensor.name, tensor.dtype, tensor.layer, None
+        self.shape = shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+
+class BoundLayer:
+    """A layer seen at one binding of its runtime dimensions: attributes and tensor shapes as ints.
+
+    Kernels read ``layer.pre_padding`` or ``layer.outputs[0].shape``; for a
+    layer whose attributes or tensors hold runtime dimensions, the executor
+    hands them this view instead, so every kernel computes with ints.
+    """
+
+    def __init__(self, layer, binding):
+        object.__setattr__(self, "_layer", layer)
+        object.__setattr__(self, "_binding", binding)
+
+    def _tensors(self, tensors):
+        return [t if t.is_static else _BoundTensor(t, evaluate_shape(t.shape, self._binding)) for t in tensors]
+
+    @property
+    def inputs(self):
+        return tuple(self._tensors(self._layer.inputs))
+
+    @property
+    def outputs(self):
+        return self._tensors(self._layer.outputs)
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+    def __getattr__(self, key):
+        return evaluate_value(getattr(self._layer, key), self._binding)
+
+
+def _needs_binding(layer) -> bool:
+    return (contains_dim(layer.attrs) or any(not t.is_static for t in layer.inputs)
+            or any(not t.is_static for t in layer.outputs))
+
+
+def check_feeds(network, feeds: Mapping[str, np.ndarray], profiles=None) -> tuple[dict, dict]:
+    """Validate feeds against the network inputs (names, shapes, dtypes) and bind its runtime dimensions.
+
+    Returns:
+        (tensor -> array, runtime dimension name -> value).
+    Raises:
+        ExecutionError: missing or unexpected feeds, a wrong dtype, a shape
+            that does not fit an input (rank, a static dimension, a named
+            dimension with two values), a layer requirement the shapes
+            violate, or shapes outside every given profile.
+    """
     names = {t.name for t in network.inputs}
     extra = sorted(set(feeds) - names)
     missing = [t.name for t in network.inputs if t.name not in feeds]
@@ -47,34 +108,49 @@ def check_feeds(network, feeds: Mapping[str, np.ndarray]) -> dict:
     out = {}
     for t in network.inputs:
         value = np.asarray(feeds[t.name])
-        if value.shape != t.shape:
+        if t.is_static and value.shape != t.shape:
             raise ExecutionError(f"input {t.name!r}: expected shape {t.shape}, found {value.shape}")
         if value.dtype != t.dtype.to_numpy():
             raise ExecutionError(f"input {t.name!r}: expected dtype {t.dtype.to_numpy().name}, "
                                  f"found {value.dtype.name}")
         out[t] = value
-    return out
+    binding: dict[str, int] = {}
+    if not network.is_static:
+        try:
+            binding = bind_input_shapes(network, {t.name: v.shape for t, v in out.items()}, "the feeds")
+            if profiles:
+                find_profile(network, binding, profiles)
+            check_binding(network, binding, "the feeds")
+        except ShapeError as exc:
+            raise ExecutionError(str(exc)) from None
+    return out, binding
 
 
-def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | None = None) -> dict:
+def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | None = None,
+            profiles=None) -> dict:
     """Run ``network`` on CPU.
 
     Args:
         network: a Network whose weights are all bound.
-        feeds: input name -> array of the input's exact shape and dtype.
+        feeds: input name -> array of the input's shape (any values of its
+            runtime dimensions) and dtype.
         outputs: names of any tensors to return (``"all"`` returns every
             tensor); default the network's marked outputs.
+        profiles: optional optimization profiles (``netdsl.graph.profiles``):
+            the feeds' shapes must then lie within one of them.
     Returns:
         dict tensor name -> np.ndarray (float16 for HALF, float32 holding
         bf16-rounded values for BF16).
     Raises:
         WeightsError: some weights are unbound.
-        ExecutionError: bad feeds, unknown output name, or a layer without a kernel.
+        ExecutionError: bad feeds (including shapes outside the profiles or
+            violating a layer's requirement), unknown output name, or a layer
+            without a kernel.
     """
     unbound = network.unbound_weights()
     if unbound:
         raise WeightsError(f"network {network.name!r} has unbound weights: {', '.join(unbound)}")
-    values = check_feeds(network, feeds)
+    values, binding = check_feeds(network, feeds, profiles)
     if outputs == "all":
         wanted = set(network.inputs) | {t for layer in network.layers for t in layer.outputs}
     else:
@@ -91,17 +167,38 @@ def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | N
             remaining[t] = remaining.get(t, 0) + 1
     for layer in network.layers:
         args = [_compute_form(values[t]) for t in layer.inputs]
-        result = lookup(layer)(layer, *args)
+        view = BoundLayer(layer, binding) if binding and _needs_binding(layer) else layer
+        result = lookup(layer)(view, *args)
         if not isinstance(result, (list, tuple)):
             result = [result]
         for tensor, value in zip(layer.outputs, result):
             value = np.asarray(value)
-            if value.shape != tensor.shape:
+            expected = tensor.shape if tensor.is_static else _learn_shape(tensor, value.shape, binding)
+            if value.shape != expected:
                 raise ExecutionError(f"{layer.name}: kernel produced shape {value.shape} for {tensor.name!r}, "
-                                     f"expected {tensor.shape}")
+                                     f"expected {expected}")
             values[tensor] = to_dtype(value, tensor.dtype)
         for t in layer.inputs:
             remaining[t] -= 1
             if remaining[t] == 0 and t not in wanted:
                 values.pop(t, None)
     return {t.name: values[t] for t in wanted}
+
+
+def _learn_shape(tensor, found, binding) -> tuple[int, ...]:
+    """The tensor's shape at ``binding``; a data-dependent dimension (a single unbound name) learns its value."""
+    shape = []
+    for d, f in zip(tensor.shape, found + (None,) * max(0, len(tensor.shape) - len(found))):
+        if isinstance(d, Dim):
+            try:
+                shape.append(d.evaluate(binding))
+            except UnboundDimensionError:
+                unknown = d.names() - set(binding)
+                name = next(iter(unknown))
+                if len(unknown) == 1 and f is not None and d == dim(name):
+                    binding[name] = f
+                shape.append(f if f is not None else -1)
+        else:
+            shape.append(d)
+    return tuple(shape)
+
