@@ -10,6 +10,7 @@ import numpy as np
 from ..graph.dtypes import DataType
 from ..graph.errors import NetworkDefinitionError
 from ..graph.network import DerivedWeights, Weights
+from ..graph.shapes import Dim
 
 FLOAT_TYPES = (DataType.FLOAT, DataType.HALF, DataType.BF16)
 
@@ -18,14 +19,26 @@ def fail(layer: str, message: str):
     raise NetworkDefinitionError(f"{layer}: {message}")
 
 
-def dims(value, n: int, what: str, layer: str) -> tuple[int, ...]:
-    """Normalise an int or a sequence to an n-tuple of ints."""
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * n
-    value = tuple(int(v) for v in value)
-    if len(value) != n:
-        fail(layer, f"{what} must have {n} values, found {len(value)}: {value}")
-    return value
+def dims(value, n: int, what: str, layer: str, runtime: bool = False) -> tuple:
+    """Normalise an int or a sequence to an n-tuple of ints (and runtime Dims when ``runtime``).
+
+    Raises:
+        NetworkDefinitionError: a wrong number of values, or a runtime Dim
+            where the parameter must be known at definition time.
+    """
+    if isinstance(value, (int, np.integer, Dim)):
+        value = (value,) * n
+    out = []
+    for v in value:
+        if isinstance(v, Dim):
+            if not runtime:
+                fail(layer, f"{what} must be known when the network is defined, found the runtime dimension {v}")
+            out.append(v)
+        else:
+            out.append(int(v))
+    if len(out) != n:
+        fail(layer, f"{what} must have {n} values, found {len(out)}: {tuple(out)}")
+    return tuple(out)
 
 
 def check_rank(layer: str, tensor, ranks, what: str = "input") -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..graph.enums import LayerType
 from ..graph.network import network_method
+from ..graph.shapes import format_shape, is_static, require_equal
 from ._checks import check_axis, fail
 from .shuffle import check_not_uint8
 
@@ -38,9 +39,15 @@ def add_concatenation(self, inputs, *, axis: int, name=None):
     for t in inputs[1:]:
         if t.dtype != first.dtype:
             fail(name, f"input {t.name!r} is {t.dtype.name}, expected {first.dtype.name} like {first.name!r}")
-        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
-            fail(name, f"input {t.name!r} has shape {t.shape}; expected {first.shape} except on axis {axis} "
-                       f"(like {first.name!r})")
+        mismatch = t.ndim != first.ndim or any(is_static(a) and is_static(b) and a != b
+                                               for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis)
+        if mismatch:
+            fail(name, f"input {t.name!r} has shape {format_shape(t.shape)}; expected {format_shape(first.shape)} "
+                       f"except on axis {axis} (like {first.name!r})")
+        for i, (a, b) in enumerate(zip(t.shape, first.shape)):
+            if i != axis and not (is_static(a) and is_static(b)):
+                require_equal(self, name, a, b, f"dimension {i} of {t.name!r} and {first.name!r} (all but axis "
+                                                f"{axis} must be equal)")
     shape = list(first.shape)
-    shape[axis] = sum(t.shape[axis] for t in inputs)
+    shape[axis] = sum((t.shape[axis] for t in inputs), 0)
     return self.append_layer(LayerType.CONCATENATION, name, inputs, [(tuple(shape), first.dtype)], dict(axis=axis))

@@ -88,7 +88,7 @@ def window_layer(net, type_, name, input, num_output_maps, kernel_shape, kernel,
                    f"be divisible by num_groups ({num_groups}); input {input.name!r} has shape {input.shape}")
     num_groups = int(num_groups)
     kind = type_.name.lower()
-    geometry = _padding.resolve(name, input.shape[-n:], kernel_shape, stride_nd, dilation_nd, pre, post,
+    geometry = _padding.resolve(net, name, input.shape[-n:], kernel_shape, stride_nd, dilation_nd, pre, post,
                                 padding_mode, kind=kind)
     if type_ is LayerType.CONVOLUTION:
         kshape = (num_output_maps, channels // num_groups, *kernel_shape)

@@ -34,6 +34,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import ElementWiseOperation, LayerType, UnaryOperation
 from ..graph.network import network_method
+from ..graph.shapes import broadcast_dim, format_shape, is_static
 from ._checks import FLOAT_TYPES, check_dtype, fail
 
 INTEGER_TYPES = (DataType.INT32, DataType.INT64)
@@ -51,17 +52,25 @@ UNARY_TYPES.update(ABS=NUMERIC_TYPES, SIGN=NUMERIC_TYPES, NOT=BOOL_TYPES)
 UNARY_TO_BOOL = ("ISINF", "ISNAN")
 
 
-def broadcast_shape(name, a, b):
-    """TensorRT broadcast of two equal-rank tensors (each dim equal or 1); fails naming ``name``."""
+def broadcast_shape(net, name, a, b):
+    """TensorRT broadcast of two equal-rank tensors (each dim equal or 1); fails naming ``name``.
+
+    Runtime dimensions broadcast as :func:`netdsl.graph.shapes.broadcast_dim`
+    says (a static 1 broadcasts; two different runtime dimensions must be
+    equal or 1 at run time, a requirement recorded on the network).
+    """
     if a.ndim != b.ndim:
-        fail(name, f"inputs must have equal rank: {a.name!r} {a.shape} vs {b.name!r} {b.shape} "
-                   f"(add a shuffle or unsqueeze to match ranks)")
+        fail(name, f"inputs must have equal rank: {a.name!r} {format_shape(a.shape)} vs {b.name!r} "
+                   f"{format_shape(b.shape)} (add a shuffle or unsqueeze to match ranks)")
     out = []
     for i, (x, y) in enumerate(zip(a.shape, b.shape)):
-        if x != y and 1 not in (x, y):
-            fail(name, f"dimension {i} does not broadcast: {a.name!r} {a.shape} vs {b.name!r} {b.shape} "
-                       f"(each dimension must be equal or 1)")
-        out.append(max(x, y) if min(x, y) != 0 else 0)
+        if is_static(x) and is_static(y):
+            if x != y and 1 not in (x, y):
+                fail(name, f"dimension {i} does not broadcast: {a.name!r} {a.shape} vs {b.name!r} {b.shape} "
+                           f"(each dimension must be equal or 1)")
+            out.append(max(x, y) if min(x, y) != 0 else 0)
+        else:
+            out.append(broadcast_dim(net, name, x, y, f"dimension {i} of {a.name!r} and {b.name!r}"))
     return tuple(out)
 
 
@@ -86,7 +95,7 @@ def add_elementwise(self, input1, input2, op: ElementWiseOperation, *, name=None
         fail(name, f"inputs must have the same dtype: {input1.name!r} is {input1.dtype.name}, "
                    f"{input2.name!r} is {input2.dtype.name} (add a cast)")
     check_dtype(name, input1, ELEMENTWISE_TYPES[op.name], what=f"{op.name} input")
-    shape = broadcast_shape(name, input1, input2)
+    shape = broadcast_shape(self, name, input1, input2)
     dtype = DataType.BOOL if op.name in COMPARISONS else input1.dtype
     return self.append_layer(LayerType.ELEMENTWISE, name, [input1, input2], [(shape, dtype)], dict(op=op))
 

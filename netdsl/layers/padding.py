@@ -29,12 +29,19 @@ Deconvolution (B and A crop the full output of size (I - 1) * S + DK):
 TensorRT's API also limits each stride, dilation and padding to 100000 and a
 2-D window to fewer than 100000 cells (IConvolutionLayer / IPoolingLayer
 parameter checks, as reported by TensorRT-RTX 1.7); these are checked here too.
+
+Runtime spatial dimensions: the same formulas as expressions of the input
+size (``netdsl.graph.shapes``); SAME_* padding is then an expression too
+(TensorRT computes it at run time from the padding mode), and "output >= 1"
+becomes a requirement checked per optimization profile. CAFFE_* modes
+(TensorRT 8.6 only) need static spatial dimensions.
 """
 from __future__ import annotations
 
 from typing import NamedTuple
 
 from ..graph.enums import PaddingMode
+from ..graph.shapes import ceil_div, dmax, dmin, format_shape, is_static, is_static_shape, require_at_least
 from ._checks import FLOAT_TYPES, check_dtype, dims, fail
 
 MAX_STRIDE = MAX_DILATION = MAX_PADDING = 100_000
@@ -102,23 +109,23 @@ def check_input(layer: str, tensor, n: int, what: str = "kernel_shape", dtypes=F
     check_dtype(layer, tensor, dtypes)
 
 
-def _split(p: int, mode: PaddingMode) -> tuple[int, int]:
+def _split(p, mode: PaddingMode):
     small = p // 2
     return (small, p - small) if mode.name == "SAME_UPPER" else (p - small, small)
 
 
 def _window_1d(i, f, s, d, b, a, mode, kind):
-    """(output, pre, post, overhang) of one dimension; kind 'convolution' or 'pooling'."""
+    """(output, pre, post, overhang) of one dimension; kind 'convolution' or 'pooling'. ``i`` may be a Dim."""
     dk = 1 + d * (f - 1)
     if mode.name.startswith("SAME"):
-        o = -(-i // s)
-        b, a = _split(max(0, (i - 1) // s * s + dk - i), mode)
+        o = ceil_div(i, s)
+        b, a = _split(dmax(0, (i - 1) // s * s + dk - i), mode)
         return o, b, a, 0
     span = i + b + a - dk
-    o = (-(-span // s) if mode.name.endswith("ROUND_UP") else span // s) + 1
+    o = (ceil_div(span, s) if mode.name.endswith("ROUND_UP") else span // s) + 1
     if kind == "pooling" and mode.name.startswith("CAFFE") and (o - 1) * s >= i + b:
         o -= 1
-    overhang = max(0, (o - 1) * s + dk - (i + b + a))
+    overhang = dmax(0, (o - 1) * s + dk - (i + b + a))
     return o, b, a + overhang, overhang
 
 
@@ -126,15 +133,16 @@ def _deconv_1d(i, f, s, d, b, a, mode):
     dk = 1 + d * (f - 1)
     if mode.name.startswith("SAME"):
         b, a = _split(max(dk - s, 0), mode)
-        return min(i * s, (i - 1) * s + dk), b, a, 0
+        return dmin(i * s, (i - 1) * s + dk), b, a, 0
     return (i - 1) * s + dk - (b + a), b, a, 0
 
 
-def resolve(layer: str, spatial, kernel, stride, dilation, pre, post, mode: PaddingMode,
+def resolve(net, layer: str, spatial, kernel, stride, dilation, pre, post, mode: PaddingMode,
             kind: str = "convolution") -> Geometry:
     """Resolve output size and padding of every spatial dimension.
 
     Args:
+        net: the Network (records requirements on runtime dimensions).
         layer: scoped layer name (for errors).
         spatial: input spatial sizes (the last len(kernel) dims).
         kernel, stride, dilation, pre: n-tuples; post: n-tuple or None (not given).
@@ -145,11 +153,15 @@ def resolve(layer: str, spatial, kernel, stride, dilation, pre, post, mode: Padd
     Raises:
         NetworkDefinitionError: kernel/stride/dilation < 1 or past TensorRT's
             limits, negative or too large padding, CAFFE padding with a
-            different post padding, CAFFE pooling padding >= window, or an
-            output dimension < 1.
+            different post padding, CAFFE pooling padding >= window, a CAFFE
+            mode on runtime spatial dimensions, or an output dimension < 1
+            (for runtime dimensions: recorded, checked per profile).
     """
     n = len(kernel)
     caffe = mode.name.startswith("CAFFE")
+    if caffe and not is_static_shape(spatial):
+        fail(layer, f"{mode.name} needs static spatial dimensions, found {format_shape(spatial)}; use an "
+                    f"EXPLICIT_* or SAME_* padding mode (CAFFE modes exist only in TensorRT 8.6)")
     if post is None:
         post = pre if caffe else (0,) * n
     elif caffe and tuple(post) != tuple(pre):
@@ -175,7 +187,10 @@ def resolve(layer: str, spatial, kernel, stride, dilation, pre, post, mode: Padd
         dims_out.append(_deconv_1d(*args, mode) if kind == "deconvolution" else _window_1d(*args, mode, kind))
     out, pres, posts, overhangs = (tuple(v) for v in zip(*dims_out))
     for ax, o in enumerate(out):
-        if o < 1:
+        if not is_static(o):
+            require_at_least(net, layer, o, 1, f"output spatial dimension {ax} ({kind} of input "
+                                               f"{format_shape(spatial)}, {what} {tuple(kernel)})")
+        elif o < 1:
             if kind == "deconvolution":
                 fail(layer, f"padding {tuple(pres)}/{tuple(posts)} crops the whole output: spatial input "
                             f"{tuple(spatial)} is too small for kernel {tuple(kernel)} (stride {tuple(stride)}, "

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from ..graph.network import network_method
+from ..graph.shapes import is_static, require_at_least
 from ._checks import FLOAT_TYPES, check_dtype, fail
 
 PADDING_TYPES = FLOAT_TYPES + (DataType.INT8,)
@@ -46,7 +47,10 @@ def add_padding_nd(self, input, pre_padding, post_padding, *, name=None):
         fail(name, f"input {input.name!r} {input.shape} must have rank >= {n + 2} to pad its last {n} dims")
     lead = input.ndim - n
     shape = input.shape[:lead] + tuple(d + a + b for d, a, b in zip(input.shape[lead:], pre, post))
-    if any(d < 0 for d in shape):
-        fail(name, f"padding {pre}/{post} crops input {input.name!r} {input.shape} to negative dims {shape}")
+    for axis, d in enumerate(shape):
+        if not is_static(d):
+            require_at_least(self, name, d, 0, f"output dimension {axis} (input {input.name!r} padded {pre}/{post})")
+        elif d < 0:
+            fail(name, f"padding {pre}/{post} crops input {input.name!r} {input.shape} to negative dims {shape}")
     attrs = dict(pre_padding_nd=pre, post_padding_nd=post)
     return self.append_layer(LayerType.PADDING, name, [input], [(shape, input.dtype)], attrs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..graph.enums import LayerType, PaddingMode, PoolingType
 from ..graph.network import network_method
+from ..graph.shapes import is_static_shape, require
 from . import padding as _padding
 from ._checks import dims, fail
 
@@ -62,12 +63,18 @@ def add_pooling_nd(self, input, type: PoolingType, window_size, *, stride_nd=1, 
     stride = dims(stride_nd, n, "stride_nd", name)
     padding_mode = _padding.as_padding_mode(name, padding_mode)
     pre, post = _padding.pre_post(name, n, padding_nd, pre_padding, post_padding)
-    geometry = _padding.resolve(name, input.shape[-n:], window, stride, (1,) * n, pre, post, padding_mode,
+    geometry = _padding.resolve(self, name, input.shape[-n:], window, stride, (1,) * n, pre, post, padding_mode,
                                 kind="pooling")
     counts_padding = kind is PoolingType.AVERAGE and not average_count_excludes_padding
     for ax, (i, o, s, f, b, a, extra) in enumerate(zip(input.shape[-n:], geometry.output, stride, window,
                                                         geometry.pre, geometry.post, geometry.overhang)):
         lo, hi = (-b, i + a - extra) if counts_padding else (0, i)
+        if not is_static_shape((i, o, b, a, extra)):
+            # Windows are contiguous: every one holds a cell when the first and the last do.
+            where = "padded input" if counts_padding else "input"
+            require(self, name, lambda b_, lo_, last, hi_, f_=f: f_ - b_ > lo_ and last < hi_, (b, lo, (o - 1) * s - b, hi),
+                    f"every pooling window of spatial dim {ax} to hold a cell of the {where}")
+            continue
         counts = _padding.window_counts(o, s, f, b, lo, hi)
         if min(counts) == 0:
             where = "padded input" if counts_padding else "input"

@@ -27,19 +27,21 @@ cubic_coeff_a, exclude_outside, antialias 0 (TensorRT has no antialias).
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 from ..graph.dtypes import DataType
 from ..graph.enums import (InterpolationMode, LayerType, ResizeCoordinateTransformation, ResizeRoundMode,
                            ResizeSelector)
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_dtype, fail
+from ..graph.shapes import format_shape, is_static, require_at_least
+from ._checks import FLOAT_TYPES, check_dtype, dims, fail
 
 # Innermost dims each mode can resize (IResizeLayer: NEAREST up to 8-D,
 # LINEAR 1-D to 3-D, CUBIC 2-D).
 RESIZABLE_DIMS = {"NEAREST": 8, "LINEAR": 3, "CUBIC": 2}
 
 
-def _output_shape(layer: str, input, shape, scales):
+def _output_shape(net, layer: str, input, shape, scales):
     """The output dims from exactly one of ``shape`` / ``scales`` (floor(in * scale), in float64)."""
     n = input.ndim
     if (shape is None) == (scales is None):
@@ -49,13 +51,26 @@ def _output_shape(layer: str, input, shape, scales):
         if len(scales) != n or not all(math.isfinite(s) and s > 0 for s in scales):
             fail(layer, f"scales must be {n} finite positive factors (input {input.name!r} {input.shape}), "
                         f"found {scales}")
-        out = tuple(int(math.floor(d * s)) for d, s in zip(input.shape, scales))
-        if 0 in out:
+        out = []
+        for axis, (d, s) in enumerate(zip(input.shape, scales)):
+            if is_static(d):
+                out.append(int(math.floor(d * s)))
+                continue
+            ratio = Fraction(s)  # exact: floor(d * p / q) for the float's exact value p / q
+            out.append(d if ratio == 1 else (d * ratio.numerator) // ratio.denominator)
+            require_at_least(net, layer, out[-1], 1, f"output dimension {axis} (input {format_shape(input.shape)} "
+                                                    f"scaled by {s})")
+        out = tuple(out)
+        if 0 in [d for d in out if is_static(d)]:
             fail(layer, f"scales {scales} make an empty output {out} from input {input.name!r} {input.shape}")
         return out, scales
-    out = tuple(int(d) for d in shape)
-    if len(out) != n or any(d < 1 for d in out):
-        fail(layer, f"shape must be {n} positive dims (input {input.name!r} {input.shape}), found {out}")
+    out = dims(shape, len(shape) if hasattr(shape, "__len__") else n, "shape", layer, runtime=True)
+    if len(out) != n or any(is_static(d) and d < 1 for d in out):
+        fail(layer, f"shape must be {n} positive dims (input {input.name!r} {format_shape(input.shape)}), "
+                    f"found {format_shape(out)}")
+    for axis, d in enumerate(out):
+        if not is_static(d):
+            require_at_least(net, layer, d, 1, f"output dimension {axis}")
     return out, None
 
 
@@ -94,7 +109,7 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
                 f"{mode.name} resize input")
     if input.ndim == 0 or 0 in input.shape:
         fail(name, f"input {input.name!r} must have rank >= 1 and no empty dim, found shape {input.shape}")
-    out, scales = _output_shape(name, input, shape, scales)
+    out, scales = _output_shape(self, name, input, shape, scales)
     resized = [i for i, (a, b) in enumerate(zip(input.shape, out)) if a != b]
     innermost = RESIZABLE_DIMS[mode.name]
     if resized and resized[0] < input.ndim - innermost:

@@ -13,11 +13,11 @@ Also defines :func:`check_not_uint8`, shared by the data-movement layers.
 """
 from __future__ import annotations
 
-import math
-
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from ..graph.network import network_method
+from ..graph.shapes import (Dim, exact_div, format_shape, is_static, normalize_dim, prod, require,
+                            require_equal)
 from ._checks import fail
 
 
@@ -40,44 +40,63 @@ def _permutation(layer: str, shape, perm, what: str):
     return tuple(shape[p] for p in perm), perm
 
 
-def resolve_reshape_dims(layer: str, shape, reshape_dims, zero_is_placeholder: bool = True) -> tuple[int, ...]:
+def resolve_reshape_dims(net, layer: str, shape, reshape_dims, zero_is_placeholder: bool = True) -> tuple:
     """Resolve the 0 and -1 entries of ``reshape_dims`` against ``shape`` (TensorRT's rules).
 
     Args:
+        net: the Network (records requirements on runtime dimensions).
         layer: the layer's scoped name, for errors.
-        shape: dims of the tensor being reshaped (after ``first_transpose``).
-        reshape_dims: target dims; 0 copies ``shape[i]`` when
-            ``zero_is_placeholder`` (else it is a zero-size dim); one -1 is
-            inferred so that the element count is kept.
+        shape: dims of the tensor being reshaped (after ``first_transpose``);
+            ints and runtime Dims.
+        reshape_dims: target dims (ints, or runtime Dims computed from other
+            shapes); 0 copies ``shape[i]`` when ``zero_is_placeholder`` (else
+            it is a zero-size dim); one -1 is inferred so that the element
+            count is kept.
     Returns:
-        the target dims, all >= 0.
+        the target dims (ints >= 0 and Dims).
     Raises:
         NetworkDefinitionError: two -1, a value below -1, a placeholder 0
             past the input's rank, an indeterminate -1, or an element count
-            that differs from the input's.
+            that differs from the input's (decided now for static counts;
+            otherwise recorded as a requirement checked per profile).
     """
-    asked = tuple(int(d) for d in reshape_dims)
-    if asked.count(-1) > 1 or any(d < -1 for d in asked):
-        fail(layer, f"reshape_dims {asked}: at most one -1 and no other negative value")
+    asked = tuple(d if isinstance(d, Dim) else int(d) for d in reshape_dims)
+    static = [d for d in asked if not isinstance(d, Dim)]
+    if static.count(-1) > 1 or any(d < -1 for d in static):
+        fail(layer, f"reshape_dims {format_shape(asked)}: at most one -1 and no other negative value")
     dims = list(asked)
     if zero_is_placeholder:
         for i, d in enumerate(asked):
-            if d == 0:
+            if is_static(d) and d == 0:
                 if i >= len(shape):
-                    fail(layer, f"reshape_dims {asked}: the 0 at index {i} copies an input dim, but the input "
-                                f"has shape {shape} (pass zero_is_placeholder=False for a zero-size dim)")
+                    fail(layer, f"reshape_dims {format_shape(asked)}: the 0 at index {i} copies an input dim, but "
+                                f"the input has shape {format_shape(shape)} (pass zero_is_placeholder=False for a "
+                                f"zero-size dim)")
                 dims[i] = shape[i]
-    total = math.prod(shape)
-    if -1 in dims:
-        known = math.prod(d for d in dims if d != -1)
-        if known == 0:
-            fail(layer, f"reshape_dims {asked}: the -1 is indeterminate since the other dims multiply to 0")
-        if total % known:
-            fail(layer, f"cannot reshape {shape} ({total} elements) to {asked}: {total} is not a multiple of "
-                        f"{known}")
-        dims[dims.index(-1)] = total // known
-    if math.prod(dims) != total:
-        fail(layer, f"cannot reshape {shape} ({total} elements) to {asked} ({math.prod(dims)} elements)")
+    total = prod(shape)
+    minus = [i for i, d in enumerate(dims) if is_static(d) and d == -1]
+    if minus:
+        known = prod(d for i, d in enumerate(dims) if i != minus[0])
+        if is_static(known) and known == 0:
+            fail(layer, f"reshape_dims {format_shape(asked)}: the -1 is indeterminate since the other dims "
+                        f"multiply to 0")
+        inferred = exact_div(total, known)
+        if inferred is None:
+            if is_static(total) and is_static(known):
+                fail(layer, f"cannot reshape {format_shape(shape)} ({total} elements) to {format_shape(asked)}: "
+                            f"{total} is not a multiple of {known}")
+            require(net, layer, lambda t, k: k != 0 and t % k == 0, (total, known),
+                    f"the element count {total} to be a multiple of {known} (reshape to {format_shape(asked)})")
+            inferred = total // known
+        dims[minus[0]] = inferred
+    count = prod(dims)
+    if is_static(count) and is_static(total):
+        if count != total:
+            fail(layer, f"cannot reshape {format_shape(shape)} ({total} elements) to {format_shape(asked)} "
+                        f"({count} elements)")
+    else:
+        require_equal(net, layer, count, total, f"the element count of reshape_dims {format_shape(asked)} equal to "
+                                                f"the input's {format_shape(shape)}")
     return tuple(dims)
 
 
@@ -111,11 +130,11 @@ def add_shuffle(self, input, *, first_transpose=None, reshape_dims=None, second_
                                 "first_transpose")
     resolved = None
     if reshape_dims is not None:
-        resolved = resolve_reshape_dims(name, shape, reshape_dims, zero_is_placeholder)
+        resolved = resolve_reshape_dims(self, name, shape, reshape_dims, zero_is_placeholder)
         shape = resolved
     shape, second = _permutation(name, shape, range(len(shape)) if second_transpose is None else second_transpose,
                                  "second_transpose")
     attrs = dict(first_transpose=first, second_transpose=second, zero_is_placeholder=bool(zero_is_placeholder),
-                 reshape_dims=None if reshape_dims is None else tuple(int(d) for d in reshape_dims),
+                 reshape_dims=None if reshape_dims is None else tuple(normalize_dim(d) for d in reshape_dims),
                  resolved_dims=resolved)
     return self.append_layer(LayerType.SHUFFLE, name, [input], [(shape, input.dtype)], attrs)

@@ -22,6 +22,7 @@ import numpy as np
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, SampleMode
 from ..graph.network import network_method
+from ..graph.shapes import format_shape, is_static, is_static_shape, require, require_at_least
 from ._checks import dims, fail
 from .shuffle import check_not_uint8
 
@@ -70,11 +71,22 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
     name = self.begin_layer(LayerType.SLICE, name, [input])
     check_not_uint8(name, input)
     n = input.ndim
-    start, shape, stride = (dims(v, n, w, name) for v, w in ((start, "start"), (shape, "shape"), (stride, "stride")))
-    if any(s < 0 for s in shape):
-        fail(name, f"shape must be non-negative, found {shape}")
+    start, shape, stride = (dims(v, n, w, name, runtime=True)
+                            for v, w in ((start, "start"), (shape, "shape"), (stride, "stride")))
+    if any(is_static(s) and s < 0 for s in shape):
+        fail(name, f"shape must be non-negative, found {format_shape(shape)}")
     mode = SampleMode[mode.name]
     for i, (b, s, st, d) in enumerate(zip(start, shape, stride, input.shape)):
+        if not is_static_shape((b, s, st, d)):
+            require_at_least(self, name, s, 0, f"output dimension {i}")
+            if mode is SampleMode.STRICT_BOUNDS:
+                require(self, name, lambda b_, s_, st_, d_: s_ == 0 or (0 <= b_ < d_ and 0 <= b_ + (s_ - 1) * st_ < d_),
+                        (b, s, st, d), f"dimension {i}: start {b}, size {s}, stride {st} to read inside [0, {d}) of "
+                                       f"input {input.name!r} (STRICT_BOUNDS)")
+            elif mode is not SampleMode.FILL:
+                require(self, name, lambda s_, d_: s_ == 0 or d_ > 0, (s, d),
+                        f"dimension {i} of input {input.name!r} to be non-empty ({mode.name} cannot read an empty one)")
+            continue
         if not s:
             continue
         last = b + (s - 1) * st
