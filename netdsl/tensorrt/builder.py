@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..files import check_output_path, write_bytes_atomic
 from ..graph.errors import NetworkDefinitionError, WeightsError
+from ..graph.profiles import resolve_profiles
 from .compat import TensorRTModule, has_local_gpu, load_tensorrt
 from .errors import EngineBuildError
 from .logger import NO_GPU_PROBE, gc_paused, make_logger
@@ -67,7 +68,7 @@ def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None
     ctx = LoweringContext(tm, trt_network, logger, strongly_typed=(strong and tm.supports_strong_typing)
                           or tm.flavor == "rtx")
     for tensor in network.inputs:
-        ctx.tensors[tensor] = trt_network.add_input(tensor.name, tm.datatype(tensor.dtype), tuple(tensor.shape))
+        ctx.add_input(tensor)
     for layer in network.layers:
         lower_layer(ctx, layer)
     for tensor in network.outputs:
@@ -80,7 +81,7 @@ def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None
 
 @gc_paused()
 def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefer: str | None = None,
-                 tensorrt=None, progress=None) -> bytes:
+                 tensorrt=None, progress=None, profiles=None) -> bytes:
     """Build a serialized TensorRT engine (a plan) for ``network``.
 
     Ctrl-C during the build cancels it (through TensorRT's
@@ -100,19 +101,27 @@ def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefe
         tensorrt: a TensorRTModule to use instead of ``prefer``.
         progress: optional ``ProgressReporter`` (``netdsl.tensorrt.progress``)
             told of TensorRT's build phases and steps.
+        profiles: optimization profiles (``netdsl.graph.profiles.OptimizationProfile``
+            or ``{input: (min, opt, max)}``), required when the network has
+            runtime dimensions; checked completely (every layer's shape
+            requirement at each min, opt and max) before TensorRT is called.
     Returns:
         the engine as bytes.
     Raises:
         EngineBuildError: TensorRT returned no engine (message holds its
             logged errors), a bad target list, or a workspace <= 0.
+        ProfileError, ShapeError: a missing or malformed profile, or shapes
+            in it that a layer cannot take.
         KeyboardInterrupt: Ctrl-C during the build.
         and the errors of :func:`to_trt_network`.
     """
     if not isinstance(workspace_bytes, int) or isinstance(workspace_bytes, bool) or workspace_bytes <= 0:
         raise EngineBuildError(f"workspace must be a positive number of bytes, found {workspace_bytes!r}")
+    resolved = resolve_profiles(network, profiles)
     tm = _module(tensorrt if tensorrt is not None else prefer)
     builder, trt_network, ctx = to_trt_network(network, tm)
     config = builder.create_builder_config()
+    tm.add_optimization_profiles(builder, config, network, resolved)
     tm.set_workspace(config, workspace_bytes)
     tm.set_targets(config, list(targets or ()))
     if not ctx.strongly_typed:

@@ -153,6 +153,32 @@ class TensorRTModule:
             trt_tensor.dtype = self.datatype(t.dtype)
         return flags
 
+    def shape_dtype(self) -> DataType:
+        """The dtype of shape tensors (``IShapeLayer`` output): INT64 from TensorRT 10.0 on, INT32 on 8.6."""
+        return DataType.INT64 if hasattr(self.trt.DataType, "INT64") else DataType.INT32
+
+    def add_optimization_profiles(self, builder, config, network, resolved) -> int:
+        """Add one ``IOptimizationProfile`` per resolved profile (``netdsl.graph.profiles``).
+
+        Args:
+            builder, config: the ``trt.Builder`` and ``trt.IBuilderConfig``.
+            network: the netdsl Network (its inputs give each shape's form).
+            resolved: per profile ``{"min"|"opt"|"max": binding}``.
+        Returns:
+            the number of profiles added.
+        """
+        from ..graph.shapes import evaluate_shape
+        for points in resolved:
+            profile = builder.create_optimization_profile()
+            for t in network.inputs:
+                if t.is_static:
+                    continue
+                lo, opt, hi = (evaluate_shape(t.shape, points[p]) for p in ("min", "opt", "max"))
+                profile.set_shape(t.name, lo, opt, hi)
+            if config.add_optimization_profile(profile) < 0:
+                raise EngineBuildError(f"{self.label} refused optimization profile {len(resolved)}")
+        return len(resolved)
+
     # -- builder config ---------------------------------------------------------
     def set_workspace(self, config, nbytes: int) -> None:
         """Limit the builder's scratch memory to ``nbytes``.

@@ -7,103 +7,20 @@ is the oracle here: it is checked against PyTorch/onnxruntime per layer in tests
 """
 import numpy as np
 import pytest
+from runtime_dims_cases import CASES, build
 
-from netdsl import (ActivationType, DataType, ElementWiseOperation, Network, PaddingMode, PoolingType, SampleMode,
-                    ScaleMode, UnaryOperation)
-from netdsl.graph.enums import MatrixOperation, ReduceOperation, TopKOperation
 from netdsl.graph.shapes import evaluate_shape
 from netdsl.reference import execute
 
-# case name -> (input dims with names, concrete shapes, builder(net, x) -> output tensor)
-CASES = {
-    "activation": (("n", 4, "h", "w"), [(1, 4, 5, 7), (3, 4, 2, 2)],
-                   lambda net, x: net.add_activation(x, ActivationType.LEAKY_RELU, alpha=0.1).output),
-    "elementwise_broadcast": (("n", 4, "h", "w"), [(1, 4, 5, 7), (2, 4, 1, 3)],
-                              lambda net, x: net.add_elementwise(
-                                  x, net.add_constant((1, 4, 1, 1), np.arange(4, dtype=np.float32).reshape(1, 4, 1, 1)).output,
-                                  ElementWiseOperation.PROD).output),
-    "unary": (("n", 3), [(2, 3), (5, 3)], lambda net, x: net.add_unary(x, UnaryOperation.ABS).output),
-    "conv_pad1": (("n", 3, "h", "w"), [(1, 3, 8, 8), (2, 3, 5, 9)],
-                  lambda net, x: net.add_convolution_nd(x, 4, (3, 3), padding_nd=(1, 1)).output),
-    "conv_stride2_dilated": (("n", 3, "h", "w"), [(1, 3, 9, 12), (1, 3, 16, 7)],
-                             lambda net, x: net.add_convolution_nd(x, 4, (3, 3), stride_nd=2, dilation_nd=2,
-                                                                   pre_padding=(1, 0), post_padding=(0, 2)).output),
-    "conv_same_upper": (("n", 3, "h", "w"), [(1, 3, 8, 8), (2, 3, 7, 5)],
-                        lambda net, x: net.add_convolution_nd(x, 4, (3, 3), stride_nd=2,
-                                                              padding_mode=PaddingMode.SAME_UPPER).output),
-    "conv_same_lower_grouped": (("n", 4, "h", "w"), [(1, 4, 6, 9), (1, 4, 11, 4)],
-                                lambda net, x: net.add_convolution_nd(x, 4, (4, 2), num_groups=2, stride_nd=3,
-                                                                      padding_mode="SAME_LOWER").output),
-    "deconv": (("n", 3, "h", "w"), [(1, 3, 4, 5), (2, 3, 3, 3)],
-               lambda net, x: net.add_deconvolution_nd(x, 2, (3, 3), stride_nd=2, padding_nd=(1, 1)).output),
-    "deconv_same": (("n", 3, "h", "w"), [(1, 3, 4, 5), (2, 3, 3, 3)],
-                    lambda net, x: net.add_deconvolution_nd(x, 2, (3, 3), stride_nd=2,
-                                                            padding_mode=PaddingMode.SAME_UPPER).output),
-    "maxpool_stride2": (("n", 3, "h", "w"), [(1, 3, 8, 8), (1, 3, 9, 5)],
-                        lambda net, x: net.add_pooling_nd(x, PoolingType.MAX, (2, 2), stride_nd=2).output),
-    "maxpool_darknet_stride1": (("n", 3, "h", "w"), [(1, 3, 13, 13), (2, 3, 4, 6)],
-                                lambda net, x: net.add_pooling_nd(x, PoolingType.MAX, (2, 2), post_padding=(1, 1)
-                                                                  ).output),
-    "avgpool_round_up": (("n", 3, "h", "w"), [(1, 3, 7, 8), (1, 3, 5, 5)],
-                         lambda net, x: net.add_pooling_nd(x, PoolingType.AVERAGE, (3, 3), stride_nd=2,
-                                                           padding_nd=(1, 1),
-                                                           padding_mode=PaddingMode.EXPLICIT_ROUND_UP).output),
-    "global_pool": (("n", 3, "h", "w"), [(1, 3, 7, 8), (2, 3, 1, 5)],
-                    lambda net, x: net.add_global_pooling(x, PoolingType.AVERAGE).output),
-    "scale_channel": (("n", 3, "h", "w"), [(1, 3, 2, 2), (2, 3, 4, 1)],
-                      lambda net, x: net.add_scale(x, ScaleMode.CHANNEL, shift=np.float32([1, 2, 3])).output),
-    "batch_norm": (("n", 3, "h", "w"), [(1, 3, 2, 2), (2, 3, 4, 1)], lambda net, x: net.add_batch_norm(x).output),
-    "concat_channels": (("n", 3, "h", "w"), [(1, 3, 2, 2), (2, 3, 4, 1)],
-                        lambda net, x: net.add_concatenation([x, net.add_activation(x, ActivationType.RELU).output],
-                                                             axis=1).output),
-    "concat_runtime_axis": (("n", 3, "h", "w"), [(1, 3, 2, 2), (2, 3, 4, 1)],
-                            lambda net, x: net.add_concatenation([x, x], axis=2).output),
-    "shuffle_transpose_reshape": (("n", 3, "h", "w"), [(1, 3, 2, 4), (2, 3, 5, 1)],
-                                  lambda net, x: net.add_shuffle(x, first_transpose=(0, 2, 3, 1),
-                                                                 reshape_dims=(0, -1, 3)).output),
-    "shuffle_runtime_dims": (("n", 6, "h", "w"), [(1, 6, 2, 4), (2, 6, 5, 1)],
-                             lambda net, x: net.add_shuffle(x, reshape_dims=(x.shape[0], 2, 3, x.shape[2] * x.shape[3]),
-                                                            second_transpose=(0, 1, 3, 2)).output),
-    "slice_runtime_size": (("n", 8, "h"), [(1, 8, 5), (3, 8, 2)],
-                           lambda net, x: net.add_slice(x, (0, 2, 0), (x.shape[0], 3, x.shape[2]), (1, 2, 1)).output),
-    "slice_wrap": (("n", 4), [(2, 4), (5, 4)],
-                   lambda net, x: net.add_slice(x, (0, -1), (x.shape[0], 6), (1, 1), mode=SampleMode.WRAP).output),
-    "resize_scales": (("n", 2, "h", "w"), [(1, 2, 3, 4), (2, 2, 5, 1)],
-                      lambda net, x: net.add_resize(x, scales=(1, 1, 2, 1.5)).output),
-    "padding_nd": (("n", 2, "h", "w"), [(1, 2, 3, 4), (2, 2, 5, 3)],
-                   lambda net, x: net.add_padding_nd(x, (1, 2), (0, -1)).output),
-    "reduce": (("n", 3, "h", "w"), [(1, 3, 2, 4), (2, 3, 5, 1)],
-               lambda net, x: net.add_reduce(x, ReduceOperation.SUM, (2, 3), True).output),
-    "matmul": (("n", "k"), [(2, 3), (4, 5)],
-               lambda net, x: net.add_matrix_multiply(x, MatrixOperation.NONE, x, MatrixOperation.TRANSPOSE).output),
-    "softmax": (("n", 5, "h"), [(1, 5, 3), (2, 5, 1)], lambda net, x: net.add_softmax(x, axes=1 << 1).output),
-    "topk": (("n", 6, "w"), [(1, 6, 3), (2, 6, 4)],
-             lambda net, x: net.add_topk(x, TopKOperation.MAX, 2, 1 << 1).get_output(0)),
-    "mish": (("n", 3), [(2, 3), (1, 3)], lambda net, x: net.add_mish(x).output),
-    "cast_half": (("n", 3), [(2, 3), (1, 3)], lambda net, x: net.add_cast(x, DataType.HALF).output),
-}
-
-
-def _build(dims, builder, seed=0):
-    net = Network("case")
-    x = net.add_input("x", DataType.FLOAT, dims)
-    net.mark_output(builder(net, x))
-    rng = np.random.default_rng(seed)
-    for name, w in net.weights().items():
-        if not w.is_bound:
-            value = rng.standard_normal(w.shape).astype(w.dtype.to_numpy())
-            w.bind(np.abs(value) + 0.5 if name.endswith("variance") else value)
-    return net
-
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_runtime_dims_match_static_build(case):
+def test_runtime_dims_match_staticbuild(case):
     dims, shapes, builder = CASES[case]
-    dynamic = _build(dims, builder)
+    dynamic = build(dims, builder)
     assert not dynamic.is_static
     rng = np.random.default_rng(1)
     for shape in shapes:
-        static = _build(shape, builder)
+        static = build(shape, builder)
         binding = {d: v for d, v in zip(dims, shape) if isinstance(d, str)}
         for sym_layer, st_layer in zip(dynamic.layers, static.layers):
             for a, b in zip(sym_layer.outputs, st_layer.outputs):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...graph.dtypes import DataType
+from ...graph.shapes import Dim, _Apply, _Symbol, is_static
 from ..errors import EngineBuildError
 
 
@@ -43,6 +44,82 @@ class LoweringContext:
         self.layers: list = []
         self.outputs: list = []
         self.arrays: list[np.ndarray] = []
+        self.dim_sources: dict[str, tuple] = {}  # runtime dimension name -> (trt input ITensor, axis)
+        self._shape_cache: dict = {}
+
+    # -- runtime dimensions as shape tensors -----------------------------------------------------------
+    def add_input(self, tensor):
+        """Add a netdsl network input: runtime dimensions become -1 and are remembered as shape sources."""
+        dims = tuple(-1 if isinstance(d, Dim) else int(d) for d in tensor.shape)
+        trt_tensor = self.network.add_input(tensor.name, self.tm.datatype(tensor.dtype), dims)
+        for axis, d in enumerate(tensor.shape):
+            if isinstance(d, Dim):
+                self.dim_sources.setdefault(next(iter(d.names())), (trt_tensor, axis))
+        self.tensors[tensor] = trt_tensor
+        return trt_tensor
+
+    def shape_tensor(self, layer, dims, suffix: str = "shape"):
+        """A 1-D shape tensor (TensorRT's shape-tensor dtype) holding ``dims`` (ints and runtime Dims).
+
+        Each runtime dimension is read from the network input it came from
+        (``IShapeLayer`` + a one-element slice) and the expression is built
+        with elementwise SUM / PROD / FLOOR_DIV / MAX / MIN layers, shared
+        between the layers that need the same expression.
+        """
+        parts = [self._scalar(layer, d) for d in dims]
+        if len(parts) == 1:
+            return parts[0]
+        cat = self.network.add_concatenation(parts)
+        cat.axis = 0
+        return self.named(cat, layer, f"{suffix}.concat").get_output(0)
+
+    def _int_constant(self, layer, value: int):
+        key = ("const", value)
+        if key not in self._shape_cache:
+            dtype = self.tm.shape_dtype()
+            const = self.network.add_constant((1,), self.weights(np.array([value]), dtype))
+            self._shape_cache[key] = self.named(const, layer, f"dim_const{value}").get_output(0)
+        return self._shape_cache[key]
+
+    def _binary(self, layer, a, b, op: str):
+        e = self.network.add_elementwise(a, b, getattr(self.trt.ElementWiseOperation, op))
+        return self.named(e, layer, f"dim_{op.lower()}").get_output(0)
+
+    def _scalar(self, layer, d):
+        """A (1,) shape tensor of one dimension expression."""
+        if is_static(d):
+            return self._int_constant(layer, int(d))
+        if d.key in self._shape_cache:
+            return self._shape_cache[d.key]
+        total = None
+        for monomial, coeff in d.terms:
+            term = None if monomial else self._int_constant(layer, coeff)
+            for atom in monomial:
+                factor = self._atom(layer, atom)
+                term = factor if term is None else self._binary(layer, term, factor, "PROD")
+            if monomial and coeff != 1:
+                term = self._binary(layer, term, self._int_constant(layer, coeff), "PROD")
+            total = term if total is None else self._binary(layer, total, term, "SUM")
+        self._shape_cache[d.key] = total
+        return total
+
+    def _atom(self, layer, atom):
+        if atom.key in self._shape_cache:
+            return self._shape_cache[atom.key]
+        if isinstance(atom, _Symbol):
+            if atom.name not in self.dim_sources:
+                raise EngineBuildError(f"{layer.name}: runtime dimension {atom.name!r} comes from no network input "
+                                       f"(a data-dependent size cannot become a shape here)")
+            source, axis = self.dim_sources[atom.name]
+            shape = self.named(self.network.add_shape(source), layer, f"shape_of_{source.name}").get_output(0)
+            picked = self.network.add_slice(shape, (axis,), (1,), (1,))
+            out = self.named(picked, layer, f"dim_{atom.name}").get_output(0)
+        else:
+            args = [self._scalar(layer, a) for a in atom.args]
+            op = {"floordiv": "FLOOR_DIV", "max": "MAX", "min": "MIN"}[atom.op]
+            out = self._binary(layer, args[0], args[1], op)
+        self._shape_cache[atom.key] = out
+        return out
 
     def named(self, trt_layer, layer, suffix: str | None = None):
         """Name ``trt_layer`` after the netdsl layer (``name::suffix`` for helper layers) and record it.

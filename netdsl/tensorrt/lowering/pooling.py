@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ...graph.enums import LayerType
+from ...graph.shapes import is_static_shape
 from ...layers.padding import MAX_WINDOW_VOLUME_2D
 from .convolution import apply_padding
 from .registry import lowering
@@ -21,7 +22,8 @@ def lower_pooling(ctx, layer, inputs):
     BackendUnavailableError.
     """
     (x,) = inputs
-    if layer.global_pooling and math.prod(layer.window_size_nd) >= MAX_WINDOW_VOLUME_2D:
+    window = layer.window_size_nd
+    if layer.global_pooling and (not is_static_shape(window) or math.prod(window) >= MAX_WINDOW_VOLUME_2D):
         return [_global_by_reduce(ctx, layer, x)]
     pool = ctx.tm.add_pooling_nd(ctx.network, x, ctx.tm.enum(layer.pooling_type), layer.window_size_nd)
     ctx.named(pool, layer)

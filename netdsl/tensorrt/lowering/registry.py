@@ -9,6 +9,7 @@ in a strongly typed network, their dtypes.
 """
 from __future__ import annotations
 
+from ...graph.shapes import format_shape, is_static
 from ..errors import EngineBuildError, UnsupportedLayerError
 
 LOWERINGS: dict = {}
@@ -23,6 +24,15 @@ def lowering(*layer_types):
             LOWERINGS[t] = fn
         return fn
     return register
+
+
+def _same_shape(trt_shape, shape) -> bool:
+    """TensorRT's build-time shape (-1 for a runtime dimension) against netdsl's (ints and Dims).
+
+    A netdsl runtime dimension matches -1 or any value TensorRT could
+    resolve itself; a netdsl int must be TensorRT's value.
+    """
+    return len(trt_shape) == len(shape) and all(not is_static(d) or t == d for t, d in zip(trt_shape, shape))
 
 
 def lower_layer(ctx, layer) -> list:
@@ -45,8 +55,9 @@ def lower_layer(ctx, layer) -> list:
     for i, (trt_tensor, tensor) in enumerate(zip(outputs, layer.outputs)):
         trt_tensor.name = tensor.name
         shape = tuple(trt_tensor.shape)
-        if shape != tensor.shape:
-            raise EngineBuildError(f"{layer.name}: TensorRT infers output {i} shape {shape}, netdsl {tensor.shape}")
+        if not _same_shape(shape, tensor.shape):
+            raise EngineBuildError(f"{layer.name}: TensorRT infers output {i} shape {shape}, netdsl "
+                                   f"{format_shape(tensor.shape)}")
         if ctx.strongly_typed and trt_tensor.dtype != ctx.tm.datatype(tensor.dtype):
             raise EngineBuildError(f"{layer.name}: TensorRT infers output {i} dtype {trt_tensor.dtype.name}, "
                                    f"netdsl {tensor.dtype.name}")

@@ -10,11 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from ...graph.enums import LayerType
+from ...graph.shapes import is_static, is_static_shape
 from .registry import lowering
 
 
 def _exact_scales(in_shape, scales) -> bool:
-    return scales is not None and all(float(np.float32(s)) == s and float(d * s).is_integer()
+    """Scales TensorRT may apply itself: float32 values, and ``in * scale`` whole for static dims.
+
+    A runtime dimension must be resized by its scale (the output size is
+    known only at run time); netdsl's shape rule then agrees with
+    TensorRT's ``floor(in * scale)`` for every integral scale.
+    """
+    return scales is not None and all(float(np.float32(s)) == s and (not is_static(d) or float(d * s).is_integer())
                                       for d, s in zip(in_shape, scales))
 
 
@@ -26,8 +33,10 @@ def lower_resize(ctx, layer, inputs):
     resize = ctx.named(ctx.network.add_resize(x), layer)
     if _exact_scales(layer.inputs[0].shape, layer.scales):
         resize.scales = [float(s) for s in layer.scales]
-    else:
+    elif is_static_shape(layer.shape):
         resize.shape = tuple(layer.shape)
+    else:  # runtime output dimensions: the output shape comes from a shape tensor
+        resize.set_input(1, ctx.shape_tensor(layer, layer.shape, "output_shape"))
     tm = ctx.tm
     resize.resize_mode = tm.enum(layer.resize_mode)
     resize.coordinate_transformation = tm.enum(layer.coordinate_transformation)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ...graph.enums import LayerType
+from ...graph.shapes import is_static_shape
 from .registry import lowering
 
 
@@ -14,6 +15,9 @@ def lower_shuffle(ctx, layer, inputs):
     shuffle.first_transpose = tuple(layer.first_transpose)
     if layer.resolved_dims is not None:
         shuffle.zero_is_placeholder = False
-        shuffle.reshape_dims = tuple(layer.resolved_dims)
+        if is_static_shape(layer.resolved_dims):
+            shuffle.reshape_dims = tuple(layer.resolved_dims)
+        else:  # runtime dimensions: the reshape dims come from a shape tensor
+            shuffle.set_input(1, ctx.shape_tensor(layer, layer.resolved_dims, "reshape_dims"))
     shuffle.second_transpose = tuple(layer.second_transpose)
     return [shuffle.get_output(0)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...graph.enums import LayerType
+from ...graph.shapes import is_static_shape
 from .registry import lowering
 
 FILL_INPUT = 4  # ISliceLayer input index of the fill value (SampleMode.FILL)
@@ -13,7 +14,12 @@ FILL_INPUT = 4  # ISliceLayer input index of the fill value (SampleMode.FILL)
 def lower_slice(ctx, layer, inputs):
     """Static start/shape/stride; for FILL a scalar constant of the input's dtype at input 4."""
     (x,) = inputs
-    sl = ctx.named(ctx.network.add_slice(x, tuple(layer.start), tuple(layer.shape), tuple(layer.stride)), layer)
+    start, shape, stride = tuple(layer.start), tuple(layer.shape), tuple(layer.stride)
+    static = [tuple(0 if not is_static_shape(v) else d for d in v) for v in (start, shape, stride)]
+    sl = ctx.named(ctx.network.add_slice(x, *static), layer)
+    for index, (what, value) in enumerate((("start", start), ("shape", shape), ("stride", stride)), 1):
+        if not is_static_shape(value):  # runtime dimensions: this parameter comes from a shape tensor
+            sl.set_input(index, ctx.shape_tensor(layer, value, what))
     sl.mode = ctx.tm.enum(layer.mode)
     if layer.mode.name == "FILL":
         fill = ctx.constant(layer, "fill_value", np.array(layer.fill_value), layer.inputs[0].dtype)
