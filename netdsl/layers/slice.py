@@ -22,7 +22,7 @@ import numpy as np
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, SampleMode
 from ..graph.network import network_method
-from ._checks import dims, fail
+from ._checks import as_enum, dims, fail
 from .shuffle import check_not_uint8
 
 
@@ -54,7 +54,7 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
             STRICT_BOUNDS); an int applies to every dim.
         shape: output dims (>= 0), one per input dim.
         stride: step per dim (any int, 0 repeats ``start``).
-        mode: SampleMode for out-of-bounds coordinates.
+        mode: SampleMode (or its name) for out-of-bounds coordinates.
         fill_value: the value of out-of-bounds elements in FILL mode (else
             unused); for an integer input an integer in its range, for BOOL
             0 or 1.
@@ -62,7 +62,7 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
         Layer with one output of ``shape`` and the input's dtype. Attributes
         ``start``, ``shape``, ``stride`` (tuples), ``mode``, ``fill_value``.
     Raises:
-        NetworkDefinitionError: a UINT8 input, start/shape/stride of the
+        NetworkDefinitionError: an unknown mode, a UINT8 input, start/shape/stride of the
             wrong length, a negative output dim, a STRICT_BOUNDS read outside
             the input (naming the dim), a zero-size input dim read outside
             FILL mode, or a fill value the input's dtype cannot hold.
@@ -73,7 +73,7 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
     start, shape, stride = (dims(v, n, w, name) for v, w in ((start, "start"), (shape, "shape"), (stride, "stride")))
     if any(s < 0 for s in shape):
         fail(name, f"shape must be non-negative, found {shape}")
-    mode = SampleMode[mode.name]
+    mode = as_enum(name, SampleMode, mode, "mode")
     for i, (b, s, st, d) in enumerate(zip(start, shape, stride, input.shape)):
         if not s:
             continue
