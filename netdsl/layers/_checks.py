@@ -123,8 +123,8 @@ def as_datatype_arg(layer: str, value, what: str) -> DataType:
                 f"or a NumPy dtype, found {value!r}{why}")
 
 
-def _index(layer: str, value, what: str) -> int:
-    """An axis index as a Python int; refuses bools, floats and other non-integers."""
+def index_arg(layer: str, value, what: str) -> int:
+    """An axis index as a Python int (not yet range-checked); refuses bools, floats and other non-integers."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         fail(layer, f"{what} must be an int axis index, found {type(value).__name__} {value!r}")
     return int(value)
@@ -136,7 +136,7 @@ def check_axis(layer: str, axis, rank: int, what: str = "axis") -> int:
     Raises:
         NetworkDefinitionError: a bool or non-integer, or an axis outside [-rank, rank).
     """
-    axis = _index(layer, axis, what)
+    axis = index_arg(layer, axis, what)
     if not -rank <= axis < rank:
         fail(layer, f"{what} {axis} is out of range for rank {rank}")
     return axis % rank
@@ -176,7 +176,11 @@ def axes_arg(layer: str, axes, input, what: str = "axes", *, count: int | None =
 
     Semantics: TensorRT API reference, ``INetworkDefinition.add_reduce`` /
     ``add_topk`` / ``add_normalization`` and ``ISoftMaxLayer.axes``: "the bit
-    in position i of bitmask axes corresponds to explicit dimension i".
+    in position i of bitmask axes corresponds to explicit dimension i". An
+    empty mask is refused because TensorRT refuses it for all four (as
+    TensorRT-RTX 1.7 reports: reduce "no dimensions to be reduced", top-k
+    "must have a bit set", softmax "isSingleDimension(axes)", normalization
+    "no dimensions specified by axes").
 
     Args:
         layer: scoped layer name.
@@ -280,8 +284,8 @@ def with_shape_hint(weights: Weights, hint) -> Weights:
 
 
 def _hinted_class(base, hint):
-    def check(self, value):
-        problem = base.check(self, value)
+    def check(self, value, *args, **kwargs):
+        problem = base.check(self, value, *args, **kwargs)
         found = np.shape(value)
         if problem and found != self.shape:
             problem += _hint_text(hint, found)

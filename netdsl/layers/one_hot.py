@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_axis, check_dtype, fail
+from ._checks import FLOAT_TYPES, check_dtype, fail, index_arg
 from .gather import INDEX_TYPES
 
 ONE_HOT_TYPES = FLOAT_TYPES + (DataType.INT32, DataType.INT64, DataType.BOOL)
@@ -51,10 +51,11 @@ def add_one_hot(self, indices, values, depth: int, axis: int, *, name=None):
     if depth < 1:
         fail(name, f"depth must be a positive int, found {depth}")
     rank = indices.ndim
-    if isinstance(axis, bool) or not isinstance(axis, int) or not -rank - 1 <= axis <= rank:
-        fail(name, f"axis {axis!r} is out of range [{-rank - 1}, {rank}] for indices {indices.name!r} "
-                   f"{indices.shape} (an int index into the output)")
-    axis = check_axis(name, axis, rank + 1)
+    axis = index_arg(name, axis, "axis")
+    if not -rank - 1 <= axis <= rank:
+        fail(name, f"axis {axis} is out of range [{-rank - 1}, {rank}] for indices {indices.name!r} "
+                   f"{indices.shape} (an index into the output, of rank {rank + 1})")
+    axis %= rank + 1
     shape = indices.shape[:axis] + (depth,) + indices.shape[axis:]
     return self.append_layer(LayerType.ONE_HOT, name, [indices, values], [(shape, values.dtype)],
                              dict(depth=depth, axis=axis))

@@ -7,10 +7,10 @@ group's channels and the spatial dims; other layers reduce over the axes of
 Precision: scale and bias are rounded to the input's dtype, as the lowering's
 constants of that dtype hold them (:func:`netdsl.reference.executor.layer_weight`:
 float16 for HALF, bfloat16 for BF16). Mean, variance and the affine step are
-computed in float64 (at least as accurate as the float32 accumulation
-TensorRT's normalization kernels use; INormalizationLayer's
-``compute_precision`` on TensorRT 8.6 to 10.x takes FLOAT or HALF); the
-executor rounds the output to the output's dtype.
+computed in float64, an exact reference for the formula (TensorRT 8.6 to
+10.x also have ``INormalizationLayer.compute_precision``, FLOAT or HALF,
+which the lowering leaves at TensorRT's default; TensorRT 11 and RTX have no
+such attribute); the executor rounds the output to the output's dtype.
 """
 from __future__ import annotations
 
