@@ -41,7 +41,7 @@ import math
 from ..graph.dtypes import DataType
 from ..graph.enums import ActivationType, LayerType
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_dtype, fail
+from ._checks import FLOAT_TYPES, as_enum, check_dtype, fail
 
 RELU_TYPES = FLOAT_TYPES + (DataType.INT32, DataType.INT64)
 
@@ -52,18 +52,19 @@ def add_activation(self, input, type: ActivationType, alpha: float = 0.0, beta: 
 
     Args:
         input: tensor of any shape; FLOAT, HALF or BF16 (RELU: also INT32, INT64).
-        type: ActivationType member (see the module docstring for formulas).
+        type: ActivationType member or its name in any case (``"LEAKY_RELU"``);
+            formulas in the module docstring.
         alpha, beta: finite parameters as TensorRT defines them per type;
             TensorRT's defaults are 0, so LEAKY_RELU needs alpha.
     Returns:
         Layer with one output of the input's shape and dtype; the type is
         ``layer.activation_type`` (``layer.type`` is LayerType.ACTIVATION).
     Raises:
-        NetworkDefinitionError: input dtype not allowed for ``type``, or a
-            non-finite alpha/beta (TensorRT: "must be finite").
+        NetworkDefinitionError: an unknown ``type``, input dtype not allowed
+            for ``type``, or a non-finite alpha/beta (TensorRT: "must be finite").
     """
     name = self.begin_layer(LayerType.ACTIVATION, name, [input])
-    kind = ActivationType[type.name]
+    kind = as_enum(name, ActivationType, type, "type")
     check_dtype(name, input, RELU_TYPES if kind.name == "RELU" else FLOAT_TYPES)
     for what, value in (("alpha", alpha), ("beta", beta)):
         if not math.isfinite(float(value)):

@@ -2,7 +2,8 @@
 
 Semantics: TensorRT API reference, IConcatenationLayer: inputs of equal rank
 and dtype, equal in every dim but ``axis``, joined along ``axis`` in input
-order. netdsl requires ``axis``: TensorRT's default (the rank-3 dim for
+order. ``axis`` is an axis index, as ``IConcatenationLayer.axis`` (not a
+bitmask). netdsl requires it: TensorRT's default (the rank-3 dim for
 rank >= 3, else 0) silently concatenates the wrong dim.
 """
 from __future__ import annotations
@@ -21,13 +22,14 @@ def add_concatenation(self, inputs, *, axis: int, name=None):
     Args:
         inputs: one or more tensors of equal rank (>= 1) and equal DataType
             (any but UINT8), equal in every dim but ``axis``.
-        axis: the joined dim, in ``[-rank, rank)``; negative counts from the
-            end and is stored normalised.
+        axis: index of the joined dim (TensorRT's ``axis``, an index), in
+            ``[-rank, rank)``; negative counts from the end and is stored
+            normalised.
     Returns:
         Layer with one output; its ``axis`` dim is the sum of the inputs'.
     Raises:
         NetworkDefinitionError: no inputs, a UINT8 input, a rank, dtype or
-            dim mismatch, or ``axis`` out of range.
+            dim mismatch, or ``axis`` a bool or out of range.
     """
     inputs = list(inputs)
     name = self.begin_layer(LayerType.CONCATENATION, name, inputs)

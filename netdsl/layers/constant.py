@@ -19,21 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph.dtypes import DataType, as_datatype
+from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from ..graph.network import DerivedWeights, Weights, network_method
-from ._checks import fail, weights_arg
-
-
-def _datatype(name, value, what):
-    try:
-        return as_datatype(value)
-    except TypeError as exc:
-        fail(name, f"{what}: {exc}")
+from ._checks import as_datatype_arg, fail, weights_arg
 
 
 @network_method
-def add_constant(self, shape, weights=None, *, dtype=None, name=None):
+def add_constant(self, shape, weights=None, *, dtype: DataType | None = None, name=None):
     """Add a constant tensor.
 
     Args:
@@ -45,7 +38,7 @@ def add_constant(self, shape, weights=None, *, dtype=None, name=None):
             or None to declare ``<name>.weights`` (``dtype``, default FLOAT)
             for a weight store.
         dtype: the tensor's DataType (FLOAT, HALF, BF16, INT8, INT32, INT64,
-            BOOL, UINT8).
+            BOOL, UINT8), its name in any case or NumPy name, or a NumPy dtype.
     Returns:
         Layer with one output of ``shape`` and that dtype (``layer.shape``,
         ``layer.weights["weights"]``).
@@ -64,7 +57,7 @@ def add_constant(self, shape, weights=None, *, dtype=None, name=None):
             weights = np.asarray(weights)
             if dtype is None:
                 dtype = "float32" if weights.dtype == np.float64 else weights.dtype
-        dtype = _datatype(name, "float32" if dtype is None else dtype, "dtype")
+        dtype = as_datatype_arg(name, "float32" if dtype is None else dtype, "dtype")
         if weights is None:
             w = self.declare_weights(name, "weights", shape, dtype)
         else:
@@ -88,18 +81,19 @@ def add_identity(self, input, *, name=None):
 
 
 @network_method
-def add_cast(self, input, to_type, *, name=None):
+def add_cast(self, input, to_type: DataType, *, name=None):
     """Add a conversion of ``input`` to ``to_type`` (same shape).
 
     Args:
         input: tensor of any dtype.
-        to_type: DataType (or NumPy dtype / name such as "float16").
+        to_type: DataType, its name in any case (``"half"``), its NumPy name
+            (``"float16"``) or a NumPy dtype.
     Returns:
         Layer with one output of the input's shape and dtype ``to_type``
         (``layer.to_type``); conversion rules in the module docstring.
     Raises:
-        NetworkDefinitionError: an unknown ``to_type``.
+        NetworkDefinitionError: an unknown ``to_type`` (naming the allowed DataType names).
     """
     name = self.begin_layer(LayerType.CAST, name, [input])
-    to_type = _datatype(name, to_type, "to_type")
+    to_type = as_datatype_arg(name, to_type, "to_type")
     return self.append_layer(LayerType.CAST, name, [input], [(input.shape, to_type)], dict(to_type=to_type))

@@ -5,14 +5,90 @@ Semantics: TensorRT API reference, IConvolutionLayer and the operator page
 dims of an (N..., C, H, W) (or (N..., C, D, H, W)) input with a KCRS kernel
 (K = num_output_maps, C = input channels / num_groups), dilation, stride,
 zero padding per PaddingMode (``netdsl.layers.padding``), optional bias of K.
+
+Layout hints: TensorRT convolutions read channels-first input (NCHW /
+NCDHW) and KCRS kernels. A kernel of the wrong shape -- given at definition
+time or bound later from a weight store -- gets a hint when the input looks
+channels-last (its last dim is the C that the kernel implies, dim 1 is not:
+``add_shuffle(x, first_transpose=(0, 3, 1, 2))`` first) or when the kernel is
+a permutation of the expected shape, such as a TFLite KRSC (OHWI) or a
+TensorFlow/Keras RSCK (HWIO) kernel (the transpose to pass is named).
 """
 from __future__ import annotations
+
+import itertools
 
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, PaddingMode
 from ..graph.network import network_method
 from . import padding as _padding
-from ._checks import FLOAT_TYPES, dims, fail, weights_arg
+from ._checks import FLOAT_TYPES, as_enum, dims, fail, weights_arg
+
+# Kernel layouts of other frameworks: (label, permutation taking such an array to TensorRT's layout,
+# i.e. ``kernel.transpose(perm)``), per (layer type, spatial dims). TensorRT: KCRS (convolution), CKRS
+# (deconvolution); TFLite CONV_2D OHWI, TensorFlow/Keras Conv2D HWIO, Conv2DTranspose HWOI (out, in last),
+# TFLite TRANSPOSE_CONV OHWI.
+_FOREIGN_LAYOUTS = {
+    ("CONVOLUTION", 2): [("KRSC (OHWI, TFLite)", (0, 3, 1, 2)), ("RSCK (HWIO, TensorFlow/Keras)", (3, 2, 0, 1))],
+    ("CONVOLUTION", 3): [("KTRSC (ODHWI, TFLite)", (0, 4, 1, 2, 3)),
+                         ("TRSCK (DHWIO, TensorFlow/Keras)", (4, 3, 0, 1, 2))],
+    ("DECONVOLUTION", 2): [("KRSC (OHWI, TFLite TRANSPOSE_CONV)", (3, 0, 1, 2)),
+                           ("RSKC (HWOI, TensorFlow/Keras Conv2DTranspose)", (3, 2, 0, 1))],
+    ("DECONVOLUTION", 3): [("TRSKC (DHWOI, TensorFlow/Keras Conv3DTranspose)", (4, 3, 0, 1, 2))],
+}
+_TENSORRT_LAYOUT = {("CONVOLUTION", 2): "KCRS", ("CONVOLUTION", 3): "KCTRS",
+                    ("DECONVOLUTION", 2): "CKRS", ("DECONVOLUTION", 3): "CKTRS"}
+
+
+def _kernel_shape_for(type_, channels, num_output_maps, num_groups, kernel_shape):
+    """TensorRT's kernel shape for ``channels`` input channels: KCRS (convolution) or CKRS (deconvolution)."""
+    if type_ is LayerType.CONVOLUTION:
+        return (num_output_maps, channels // num_groups, *kernel_shape)
+    return (channels, num_output_maps // num_groups, *kernel_shape)
+
+
+def _transpose_hint(type_, n, expected, found):
+    """'kernel ... looks RSCK ...: pass kernel.transpose(...)' when ``found`` is a permutation of ``expected``."""
+    if found == expected or sorted(found) != sorted(expected):
+        return ""
+    layout = _TENSORRT_LAYOUT[(type_.name, n)]
+    named = [(label, perm) for label, perm in _FOREIGN_LAYOUTS[(type_.name, n)]
+             if tuple(found[p] for p in perm) == expected]
+    if named:
+        looks = " or ".join(f"{label}: kernel.transpose{perm}" for label, perm in named)
+        return f"kernel {found} looks {looks} gives TensorRT's {layout} {expected}"
+    perm = next(p for p in itertools.permutations(range(len(found))) if tuple(found[i] for i in p) == expected)
+    return (f"kernel {found} is a permutation of TensorRT's {layout} {expected}: if it is another layout, "
+            f"kernel.transpose{perm} reorders it")
+
+
+def layout_hint(type_, input, n, num_output_maps, num_groups, kernel_shape, found) -> str:
+    """Why a kernel of shape ``found`` may not fit: a channels-last input and/or a foreign kernel layout.
+
+    Returns:
+        '' or one or two hint sentences joined by '; '.
+    """
+    found = tuple(found)
+    expected = _kernel_shape_for(type_, input.shape[-n - 1], num_output_maps, num_groups, kernel_shape)
+    hints = []
+    last, first = input.shape[-1], input.shape[-n - 1]
+    if input.ndim == n + 2 and last != first and last % num_groups == 0:
+        if_nchw = _kernel_shape_for(type_, last, num_output_maps, num_groups, kernel_shape)
+        if found == if_nchw or sorted(found) == sorted(if_nchw):
+            hints.append(channels_last_hint(type_, input, n))
+            if found != if_nchw and sorted(found) != sorted(expected):
+                hints.append(_transpose_hint(type_, n, if_nchw, found))
+    hints.append(_transpose_hint(type_, n, expected, found))
+    return "; ".join(h for h in hints if h)
+
+
+def channels_last_hint(type_, input, n) -> str:
+    """'input ... looks NHWC; TensorRT convolutions read NCHW: add_shuffle(x, first_transpose=(0, 3, 1, 2)) first'."""
+    last, first = ("NHWC", "NCHW") if n == 2 else ("NDHWC", "NCDHW")
+    perm = (0, n + 1) + tuple(range(1, n + 1))
+    kind = "convolutions" if type_ is LayerType.CONVOLUTION else "deconvolutions"
+    return (f"input {input.name!r} {input.shape} looks {last}; TensorRT {kind} read {first}: "
+            f"add_shuffle(x, first_transpose={perm}) first")
 
 
 @network_method
@@ -42,7 +118,7 @@ def add_convolution_nd(self, input, num_output_maps: int, kernel_shape, kernel=N
             asymmetric padding (top/left vs bottom/right), in elements.
         num_groups: groups; C and K must both divide by it (C == K ==
             num_groups is depthwise).
-        padding_mode: PaddingMode (or its name); SAME_* ignore explicit
+        padding_mode: PaddingMode (or its name, any case); SAME_* ignore explicit
             padding, CAFFE_* pad pre_padding on both sides.
         name: layer name (scoped); default ``convolution``, ``convolution1`` ...
     Returns:
@@ -53,7 +129,10 @@ def add_convolution_nd(self, input, num_output_maps: int, kernel_shape, kernel=N
     Raises:
         NetworkDefinitionError: kernel_shape not 2-D/3-D, input rank too low
             or not a float type, channels not divisible by groups, weights of
-            the wrong shape, bad padding or an empty output — naming the layer.
+            the wrong shape, an unknown padding_mode, bad padding or an empty
+            output — naming the layer. A wrong kernel shape (here, or a
+            WeightsError when bound later) carries a hint when the input looks
+            NHWC or the kernel looks KRSC/RSCK (module docstring).
     """
     name = self.begin_layer(LayerType.CONVOLUTION, name, [input])
     return window_layer(self, LayerType.CONVOLUTION, name, input, num_output_maps, kernel_shape, kernel, bias,
@@ -77,24 +156,29 @@ def window_layer(net, type_, name, input, num_output_maps, kernel_shape, kernel,
     kernel_shape = dims(kernel_shape, n, "kernel_shape", name)
     stride_nd = dims(stride_nd, n, "stride_nd", name)
     dilation_nd = dims(dilation_nd, n, "dilation_nd", name)
-    padding_mode = _padding.as_padding_mode(name, padding_mode)
+    padding_mode = as_enum(name, PaddingMode, padding_mode, "padding_mode")
     pre, post = _padding.pre_post(name, n, padding_nd, pre_padding, post_padding)
     channels = input.shape[-n - 1]
     if int(num_output_maps) != num_output_maps or num_output_maps < 1:
         fail(name, f"num_output_maps must be a positive int, found {num_output_maps!r}")
     num_output_maps = int(num_output_maps)
     if int(num_groups) != num_groups or num_groups < 1 or channels % num_groups or num_output_maps % num_groups:
+        last = input.shape[-1]
+        nhwc = (int(num_groups) == num_groups and num_groups >= 1 and input.ndim == n + 2 and last != channels
+                and not last % num_groups and not num_output_maps % num_groups)
         fail(name, f"input channels ({channels}) and num_output_maps ({num_output_maps}) must both "
-                   f"be divisible by num_groups ({num_groups}); input {input.name!r} has shape {input.shape}")
+                   f"be divisible by num_groups ({num_groups}); input {input.name!r} has shape {input.shape}"
+                   + (f"; {channels_last_hint(type_, input, n)}" if nhwc else ""))
     num_groups = int(num_groups)
     kind = type_.name.lower()
     geometry = _padding.resolve(net, name, input.shape[-n:], kernel_shape, stride_nd, dilation_nd, pre, post,
                                 padding_mode, kind=kind)
-    if type_ is LayerType.CONVOLUTION:
-        kshape = (num_output_maps, channels // num_groups, *kernel_shape)
-    else:
-        kshape = (channels, num_output_maps // num_groups, *kernel_shape)
-    weights = {"kernel": weights_arg(net, name, "kernel", kernel, kshape)}
+    kshape = _kernel_shape_for(type_, channels, num_output_maps, num_groups, kernel_shape)
+
+    def hint(found):
+        return layout_hint(type_, input, n, num_output_maps, num_groups, kernel_shape, found)
+
+    weights = {"kernel": weights_arg(net, name, "kernel", kernel, kshape, hint=hint)}
     b = weights_arg(net, name, "bias", bias, (num_output_maps,), optional=True)
     if b is not None:
         weights["bias"] = b

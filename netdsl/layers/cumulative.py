@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import CumulativeOperation, LayerType
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_axis, check_dtype
+from ._checks import FLOAT_TYPES, as_enum, check_axis, check_dtype
 
 CUMULATIVE_TYPES = FLOAT_TYPES + (DataType.INT32, DataType.INT64)
 
@@ -23,17 +23,19 @@ def add_cumulative(self, input, axis: int, op: CumulativeOperation = CumulativeO
 
     Args:
         input: FLOAT, HALF, BF16, INT32 or INT64 tensor of rank >= 1.
-        axis: the dimension to accumulate along; negative counts from the end.
-        op: CumulativeOperation (SUM is the only one TensorRT has).
+        axis: index of the dimension to accumulate along (TensorRT's axis
+            tensor holds an index, not a bitmask); negative counts from the end.
+        op: CumulativeOperation or its name (SUM is the only one TensorRT has).
         exclusive: leave the element itself out of its sum.
         reverse: accumulate from the end of the axis.
     Returns:
         Layer with one output of the input's shape and dtype.
     Raises:
-        NetworkDefinitionError: dtype, rank or axis out of range.
+        NetworkDefinitionError: an unknown op, dtype, rank, or an axis that is
+            a bool or out of range.
     """
     name = self.begin_layer(LayerType.CUMULATIVE, name, [input])
-    op = CumulativeOperation[op.name]
+    op = as_enum(name, CumulativeOperation, op, "op")
     check_dtype(name, input, CUMULATIVE_TYPES)
     axis = check_axis(name, axis, input.ndim)  # a scalar has no axis: rank >= 1
     attrs = dict(op=op, axis=axis, exclusive=bool(exclusive), reverse=bool(reverse))

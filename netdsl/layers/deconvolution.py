@@ -50,7 +50,9 @@ def add_deconvolution_nd(self, input, num_output_maps: int, kernel_shape, kernel
     Raises:
         NetworkDefinitionError: kernel_shape not 2-D/3-D, input rank too low
             or not FLOAT/HALF, channels not divisible by groups, weights of
-            the wrong shape, bad padding, or padding that crops the whole
+            the wrong shape (with a hint when the input looks NHWC or the
+            kernel looks KRSC/RSKC, as ``add_convolution_nd``), an unknown
+            padding_mode, bad padding, or padding that crops the whole
             output — naming the layer.
     """
     name = self.begin_layer(LayerType.DECONVOLUTION, name, [input])

@@ -35,7 +35,7 @@ from ..graph.dtypes import DataType
 from ..graph.enums import ElementWiseOperation, LayerType, UnaryOperation
 from ..graph.network import network_method
 from ..graph.shapes import broadcast_dim, format_shape, is_static
-from ._checks import FLOAT_TYPES, check_dtype, fail
+from ._checks import FLOAT_TYPES, as_enum, check_dtype, fail
 
 INTEGER_TYPES = (DataType.INT32, DataType.INT64)
 NUMERIC_TYPES = FLOAT_TYPES + INTEGER_TYPES
@@ -81,16 +81,16 @@ def add_elementwise(self, input1, input2, op: ElementWiseOperation, *, name=None
     Args:
         input1, input2: tensors of equal rank and dtype; each dimension equal
             or 1. Dtypes per op: see the module docstring.
-        op: ElementWiseOperation.
+        op: ElementWiseOperation member or its name in any case.
     Returns:
         Layer with one output of the broadcast shape; BOOL for EQUAL, GREATER
         and LESS, else the inputs' dtype.
     Raises:
-        NetworkDefinitionError: rank or broadcast mismatch, differing dtypes,
-            or a dtype the op does not take (e.g. AND on FLOAT).
+        NetworkDefinitionError: an unknown ``op``, rank or broadcast mismatch,
+            differing dtypes, or a dtype the op does not take (e.g. AND on FLOAT).
     """
     name = self.begin_layer(LayerType.ELEMENTWISE, name, [input1, input2])
-    op = ElementWiseOperation[op.name]
+    op = as_enum(name, ElementWiseOperation, op, "op")
     if input1.dtype != input2.dtype:
         fail(name, f"inputs must have the same dtype: {input1.name!r} is {input1.dtype.name}, "
                    f"{input2.name!r} is {input2.dtype.name} (add a cast)")
@@ -107,15 +107,16 @@ def add_unary(self, input, op: UnaryOperation, *, name=None):
     Args:
         input: tensor of any shape; FLOAT, HALF or BF16 for most ops (ABS,
             SIGN: also INT32, INT64; NOT: BOOL only).
-        op: UnaryOperation (ISNAN needs TensorRT >= 10.8 to lower).
+        op: UnaryOperation member or its name in any case (ISNAN needs
+            TensorRT >= 10.8 to lower).
     Returns:
         Layer with one output of the input's shape; BOOL for ISINF/ISNAN,
         else the input's dtype.
     Raises:
-        NetworkDefinitionError: dtype not allowed for ``op``.
+        NetworkDefinitionError: an unknown ``op``, or a dtype not allowed for ``op``.
     """
     name = self.begin_layer(LayerType.UNARY, name, [input])
-    op = UnaryOperation[op.name]
+    op = as_enum(name, UnaryOperation, op, "op")
     check_dtype(name, input, UNARY_TYPES[op.name], what=f"{op.name} input")
     dtype = DataType.BOOL if op.name in UNARY_TO_BOOL else input.dtype
     return self.append_layer(LayerType.UNARY, name, [input], [(input.shape, dtype)], dict(op=op))

@@ -24,7 +24,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import GatherMode, LayerType
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_axis, check_dtype, fail
+from ._checks import FLOAT_TYPES, as_enum, check_axis, check_dtype, fail
 
 INDEX_TYPES = (DataType.INT32, DataType.INT64)
 GATHER_TYPES = FLOAT_TYPES + (DataType.INT8, DataType.INT32, DataType.INT64, DataType.BOOL)
@@ -79,19 +79,20 @@ def add_gather(self, input, indices, axis: int, *, mode: GatherMode = GatherMode
     Args:
         input: data tensor of rank r >= 1; FLOAT, HALF, BF16, INT8, INT32, INT64 or BOOL.
         indices: INT32 or INT64 tensor (rank rules per mode, see the module doc).
-        axis: dimension of ``input`` to gather on (DEFAULT, ELEMENT); negative
-            counts from the end. Must be 0 for ND, which ignores it.
-        mode: GatherMode.DEFAULT, ELEMENT or ND.
+        axis: index of the dimension of ``input`` to gather on (DEFAULT,
+            ELEMENT), as IGatherLayer.axis; negative counts from the end.
+            Must be 0 for ND, which ignores it.
+        mode: GatherMode.DEFAULT, ELEMENT or ND (or its name).
         num_elementwise_dims: leading dims of indices handled elementwise:
             0 or 1 for DEFAULT, 0 for ELEMENT, 0..r-1 for ND (ONNX batch_dims).
     Returns:
         Layer with one output of the input's dtype; shape per mode (module doc).
     Raises:
-        NetworkDefinitionError: dtype, rank, axis, num_elementwise_dims or
-            dimension mismatch.
+        NetworkDefinitionError: an unknown mode, dtype, rank, axis (a bool
+            or out of range), num_elementwise_dims or dimension mismatch.
     """
     name = self.begin_layer(LayerType.GATHER, name, [input, indices])
-    mode = GatherMode[mode.name]
+    mode = as_enum(name, GatherMode, mode, "mode")
     batch = int(num_elementwise_dims)
     check_dtype(name, input, GATHER_TYPES)
     check_dtype(name, indices, INDEX_TYPES, "indices")
@@ -102,8 +103,8 @@ def add_gather(self, input, indices, axis: int, *, mode: GatherMode = GatherMode
         fail(name, f"num_elementwise_dims must be in [{limits[0]}, {limits[1]}] for GatherMode.{mode.name} "
                    f"and input {input.name!r} {input.shape}, found {batch}")
     if mode.name == "ND":
-        if axis != 0:
-            fail(name, f"GatherMode.ND does not use axis; pass 0, found {axis}")
+        if isinstance(axis, bool) or axis != 0:
+            fail(name, f"GatherMode.ND does not use axis; pass 0, found {axis!r}")
         k = nd_index_depth(name, input, indices, batch)
         shape = indices.shape[:-1] + input.shape[batch + k:]
     else:

@@ -19,7 +19,7 @@ import math
 
 from ..graph.enums import ElementWiseOperation, LayerType, MatrixOperation
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_dtype, fail, weights_arg
+from ._checks import FLOAT_TYPES, as_enum, check_dtype, fail, weights_arg
 from .normalization import reshaped
 
 
@@ -48,18 +48,18 @@ def add_matrix_multiply(self, input0, op0: MatrixOperation, input1, op1: MatrixO
         op0: MatrixOperation.NONE (last two dims are (M, K)), TRANSPOSE
             (last two dims are (K, M)) or VECTOR (last dim is (K,)).
         input1: tensor of input0's dtype; NONE (K, N), TRANSPOSE (N, K) or VECTOR (K,).
-        op1: MatrixOperation for input1.
+        op1: MatrixOperation for input1 (either op: the member or its name).
     Returns:
         Layer with one output ``broadcast(batch0, batch1) + [M if input0 is a
         matrix] + [N if input1 is a matrix]``, input0's dtype. The operations
         are ``layer.op0`` / ``layer.op1``.
     Raises:
-        NetworkDefinitionError: rank too small for the operation, different
+        NetworkDefinitionError: an unknown op0/op1, rank too small for the operation, different
             numbers of batch dims, batch dims that do not broadcast, contracted
             dims that differ, or a dtype mismatch / non-float dtype.
     """
     name = self.begin_layer(LayerType.MATRIX_MULTIPLY, name, [input0, input1])
-    op0, op1 = MatrixOperation[op0.name], MatrixOperation[op1.name]
+    op0, op1 = as_enum(name, MatrixOperation, op0, "op0"), as_enum(name, MatrixOperation, op1, "op1")
     check_dtype(name, input0, FLOAT_TYPES, "input0")
     if input1.dtype != input0.dtype:
         fail(name, f"inputs must have the same dtype: {input0.name!r} is {input0.dtype.name}, "

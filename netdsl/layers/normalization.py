@@ -33,8 +33,7 @@ import numpy as np
 
 from ..graph.enums import LayerType
 from ..graph.network import DerivedWeights, network_method
-from ._checks import FLOAT_TYPES, check_dtype, fail, weights_arg
-from .reduce import axes_tuple
+from ._checks import FLOAT_TYPES, axes_arg, axes_mask, check_dtype, fail, weights_arg
 
 
 def reshaped(weights, shape):
@@ -71,7 +70,7 @@ def _add(net, input, scale, bias, axes, epsilon, num_groups, name, layout=None):
     check_dtype(name, input, FLOAT_TYPES)
     if input.ndim == 0:
         fail(name, f"input {input.name!r} must have rank >= 1, found a scalar")
-    axes = axes_tuple(name, axes, input.ndim)
+    axes = axes_arg(name, axes, input)
     num_groups = int(num_groups)
     if num_groups < 1:
         fail(name, f"num_groups must be >= 1, found {num_groups}")
@@ -84,8 +83,9 @@ def _add(net, input, scale, bias, axes, epsilon, num_groups, name, layout=None):
             fail(name, f"num_groups {num_groups} must divide the {channels} channels of {input.name!r} "
                        f"{input.shape}")
         if axes != tuple(range(2, input.ndim)):
-            fail(name, f"with num_groups > 1 TensorRT needs axes {tuple(range(2, input.ndim))} (all dims after "
-                       f"C), found {axes}")
+            want = tuple(range(2, input.ndim))
+            fail(name, f"with num_groups > 1 TensorRT needs axes {want} (bitmask {axes_mask(want):#b}: all dims "
+                       f"after C), found {axes} (bitmask {axes_mask(axes):#b})")
         shape = (1, channels) + (1,) * (input.ndim - 2)
     else:
         shape = tuple(d if i in axes else 1 for i, d in enumerate(input.shape))
@@ -100,7 +100,7 @@ def _add(net, input, scale, bias, axes, epsilon, num_groups, name, layout=None):
             w = _coefficient(net, name, role, arg, own, own)
         _check_coefficient(name, role, w, input, num_groups)
         coefficients[role] = w
-    attrs = dict(axes=axes, epsilon=float(epsilon), num_groups=num_groups)
+    attrs = dict(axes=axes_mask(axes), axis_indices=axes, epsilon=float(epsilon), num_groups=num_groups)
     return net.append_layer(LayerType.NORMALIZATION, name, [input], [(input.shape, input.dtype)], attrs,
                             coefficients)
 
@@ -127,15 +127,21 @@ def add_normalization(self, input, scale, bias, axes, *, epsilon: float = 1e-5, 
             on ``axes`` and 1 elsewhere (TensorRT's layer-norm shape), or
             (1, C, 1, ...) when num_groups > 1; ``False`` is the identity
             (scale 1, bias 0). Lowered as constants of the input's dtype.
-        axes: an int or a sequence of ints (TensorRT's axes bitmask, bit i = dim i).
+        axes: TensorRT's ``axesMask`` bitmask as an ``int``, bit i = axis i (e.g.
+            ``0b1100`` for axes 2 and 3 of NCHW: instance norm), at least one
+            bit and none at or past the rank; or a tuple/list of axis indices
+            (negative count from the end), e.g. ``(2, 3)`` or ``(-1,)``.
         epsilon: added to the variance (TensorRT's default 1e-5).
         num_groups: channel groups (group norm); axes must then be (2, ..., rank - 1).
     Returns:
         Layer with one output of the input's shape and dtype; attributes
-        ``axes`` (sorted tuple), ``epsilon``, ``num_groups``; weights
+        ``axes`` (TensorRT's bitmask), ``axis_indices`` (sorted tuple),
+        ``epsilon``, ``num_groups``; weights
         ``layer.weights["scale"]`` / ``["bias"]`` in the input's rank.
     Raises:
-        NetworkDefinitionError: non-float dtype, bad axes, num_groups that
+        NetworkDefinitionError: non-float dtype, bad axes (a bool, negative,
+            empty or too-wide bitmask; an empty, repeated or out-of-range
+            index sequence), num_groups that
             does not divide C or comes with other axes, scale/bias that do
             not broadcast (per channel for group norm), negative epsilon.
     """

@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_dtype, fail
+from ._checks import FLOAT_TYPES, check_dtype, fail, index_arg
 from .gather import INDEX_TYPES
 
 ONE_HOT_TYPES = FLOAT_TYPES + (DataType.INT32, DataType.INT64, DataType.BOOL)
@@ -32,12 +32,15 @@ def add_one_hot(self, indices, values, depth: int, axis: int, *, name=None):
             HALF, BF16, INT32, INT64 or BOOL (e.g. from ``add_constant``).
         depth: number of classes, a positive int (TensorRT needs a build-time
             constant; the lowering makes it an INT32 scalar constant).
-        axis: where the one-hot dimension goes, -rank(indices)-1 <= axis <= rank(indices).
+        axis: index of the one-hot dimension in the output (IOneHotLayer's
+            ``axis``, an index), -rank(indices)-1 <= axis <= rank(indices);
+            negative counts from the end of the output.
     Returns:
         Layer with one output of values' dtype and shape
         ``indices.dims[:axis] + (depth,) + indices.dims[axis:]``.
     Raises:
-        NetworkDefinitionError: dtype, values shape, depth or axis out of range.
+        NetworkDefinitionError: dtype, values shape, depth, or an axis that is a
+            bool or out of range.
     """
     name = self.begin_layer(LayerType.ONE_HOT, name, [indices, values])
     check_dtype(name, indices, INDEX_TYPES, "indices")
@@ -48,9 +51,11 @@ def add_one_hot(self, indices, values, depth: int, axis: int, *, name=None):
     if depth < 1:
         fail(name, f"depth must be a positive int, found {depth}")
     rank = indices.ndim
+    axis = index_arg(name, axis, "axis")
     if not -rank - 1 <= axis <= rank:
-        fail(name, f"axis {axis} is out of range [{-rank - 1}, {rank}] for indices {indices.name!r} {indices.shape}")
-    axis = axis + rank + 1 if axis < 0 else int(axis)
+        fail(name, f"axis {axis} is out of range [{-rank - 1}, {rank}] for indices {indices.name!r} "
+                   f"{indices.shape} (an index into the output, of rank {rank + 1})")
+    axis %= rank + 1
     shape = indices.shape[:axis] + (depth,) + indices.shape[axis:]
     return self.append_layer(LayerType.ONE_HOT, name, [indices, values], [(shape, values.dtype)],
                              dict(depth=depth, axis=axis))

@@ -85,15 +85,6 @@ def pre_post(layer: str, n: int, padding_nd=None, pre_padding=None, post_padding
     return pre, post
 
 
-def as_padding_mode(layer: str, mode) -> PaddingMode:
-    """Accept a PaddingMode or its name ('SAME_UPPER')."""
-    if isinstance(mode, PaddingMode):
-        return mode
-    if isinstance(mode, str) and mode.upper() in PaddingMode.__members__:
-        return PaddingMode[mode.upper()]
-    fail(layer, f"padding_mode must be one of {', '.join(PaddingMode.__members__)}, found {mode!r}")
-
-
 def check_input(layer: str, tensor, n: int, what: str = "kernel_shape", dtypes=FLOAT_TYPES) -> None:
     """An NC(D)HW input for an n-D window: rank n + 2 or more (leading dims are batch dims), one of ``dtypes``.
 

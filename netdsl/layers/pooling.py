@@ -15,7 +15,7 @@ from ..graph.enums import LayerType, PaddingMode, PoolingType
 from ..graph.network import network_method
 from ..graph.shapes import is_static_shape, require
 from . import padding as _padding
-from ._checks import dims, fail
+from ._checks import as_enum, dims, fail
 
 
 @network_method
@@ -61,7 +61,7 @@ def add_pooling_nd(self, input, type: PoolingType, window_size, *, stride_nd=1, 
     kind = _pooling_type(name, type, blend_factor)
     window = dims(window_size, n, "window_size", name)
     stride = dims(stride_nd, n, "stride_nd", name)
-    padding_mode = _padding.as_padding_mode(name, padding_mode)
+    padding_mode = as_enum(name, PaddingMode, padding_mode, "padding_mode")
     pre, post = _padding.pre_post(name, n, padding_nd, pre_padding, post_padding)
     geometry = _padding.resolve(self, name, input.shape[-n:], window, stride, (1,) * n, pre, post, padding_mode,
                                 kind="pooling")
@@ -136,9 +136,7 @@ def add_global_pooling(self, input, type: PoolingType, *, nb_spatial_dims: int |
 
 def _pooling_type(name: str, type_, blend_factor) -> PoolingType:
     """Check the pooling type and blend factor; return the PoolingType."""
-    key = type_.name if isinstance(type_, PoolingType) else type_.upper() if isinstance(type_, str) else None
-    if key not in PoolingType.__members__:
-        fail(name, f"type must be one of {', '.join(PoolingType.__members__)}, found {type_!r}")
+    kind = as_enum(name, PoolingType, type_, "type")
     if not 0.0 <= blend_factor <= 1.0:
         fail(name, f"blend_factor must be in [0, 1], found {blend_factor}")
-    return PoolingType[key]
+    return kind

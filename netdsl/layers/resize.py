@@ -34,7 +34,7 @@ from ..graph.enums import (InterpolationMode, LayerType, ResizeCoordinateTransfo
                            ResizeSelector)
 from ..graph.network import network_method
 from ..graph.shapes import format_shape, is_static, require_at_least
-from ._checks import FLOAT_TYPES, check_dtype, dims, fail
+from ._checks import FLOAT_TYPES, as_enum, check_dtype, dims, fail
 
 # Innermost dims each mode can resize (IResizeLayer: NEAREST up to 8-D,
 # LINEAR 1-D to 3-D, CUBIC 2-D).
@@ -76,8 +76,9 @@ def _output_shape(net, layer: str, input, shape, scales):
 
 @network_method
 def add_resize(self, input, *, shape=None, scales=None, resize_mode: InterpolationMode = InterpolationMode.NEAREST,
-               coordinate_transformation=ResizeCoordinateTransformation.ASYMMETRIC,
-               nearest_rounding=ResizeRoundMode.FLOOR, selector_for_single_pixel=ResizeSelector.FORMULA,
+               coordinate_transformation: ResizeCoordinateTransformation = ResizeCoordinateTransformation.ASYMMETRIC,
+               nearest_rounding: ResizeRoundMode = ResizeRoundMode.FLOOR,
+               selector_for_single_pixel: ResizeSelector = ResizeSelector.FORMULA,
                cubic_coeff: float = -0.75, exclude_outside: bool = False, name=None):
     """Resize a tensor, e.g. an NCHW 2x upsample with ``scales=(1, 1, 2, 2)``.
 
@@ -91,6 +92,7 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
         coordinate_transformation: ResizeCoordinateTransformation.
         nearest_rounding: ResizeRoundMode, for NEAREST.
         selector_for_single_pixel: ResizeSelector for axes resized to 1.
+        Each of the four enum parameters takes the member or its name in any case.
         cubic_coeff: the cubic kernel's ``a``, for CUBIC.
         exclude_outside: drop CUBIC taps outside the input and renormalise
             (no effect on NEAREST and LINEAR, which read inside the input).
@@ -98,13 +100,17 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
         Layer with one output of the input's dtype. Attributes ``shape``
         (output dims), ``scales`` (as given, or None) and the modes above.
     Raises:
-        NetworkDefinitionError: not exactly one of shape/scales, wrong
+        NetworkDefinitionError: an unknown enum value, not exactly one of shape/scales, wrong
             length, non-positive or non-finite scales, an empty output dim,
             an unsupported dtype, an empty input dim, a LINEAR/CUBIC resize
             of an outer dim, or a non-finite cubic_coeff.
     """
     name = self.begin_layer(LayerType.RESIZE, name, [input])
-    mode = InterpolationMode[resize_mode.name]
+    mode = as_enum(name, InterpolationMode, resize_mode, "resize_mode")
+    transformation = as_enum(name, ResizeCoordinateTransformation, coordinate_transformation,
+                             "coordinate_transformation")
+    rounding = as_enum(name, ResizeRoundMode, nearest_rounding, "nearest_rounding")
+    selector = as_enum(name, ResizeSelector, selector_for_single_pixel, "selector_for_single_pixel")
     check_dtype(name, input, FLOAT_TYPES + ((DataType.INT8,) if mode is InterpolationMode.NEAREST else ()),
                 f"{mode.name} resize input")
     if input.ndim == 0 or 0 in input.shape:
@@ -118,8 +124,7 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
     if not math.isfinite(float(cubic_coeff)):
         fail(name, f"cubic_coeff must be finite, found {cubic_coeff}")
     attrs = dict(shape=out, scales=scales, resize_mode=mode,
-                 coordinate_transformation=ResizeCoordinateTransformation[coordinate_transformation.name],
-                 nearest_rounding=ResizeRoundMode[nearest_rounding.name],
-                 selector_for_single_pixel=ResizeSelector[selector_for_single_pixel.name],
+                 coordinate_transformation=transformation, nearest_rounding=rounding,
+                 selector_for_single_pixel=selector,
                  cubic_coeff=float(cubic_coeff), exclude_outside=bool(exclude_outside))
     return self.append_layer(LayerType.RESIZE, name, [input], [(out, input.dtype)], attrs)

@@ -35,10 +35,12 @@ CuDNN weights to this layout.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, RNNDirection, RNNOperation
 from ..graph.network import network_method
-from ._checks import FLOAT_TYPES, check_dtype, check_rank, fail, weights_arg
+from ._checks import FLOAT_TYPES, as_enum, check_dtype, check_rank, fail, weights_arg
 
 GATE_COUNT = {"RELU": 1, "TANH": 1, "LSTM": 4, "GRU": 3}
 """Gates per cell type: the G of the (G*H, ...) weight shapes."""
@@ -54,13 +56,34 @@ def weight_role(layer_index: int, reverse: bool, kind: str) -> str:
     return f"l{int(layer_index)}{'_reverse' if reverse else ''}.{kind}"
 
 
-def _resolve(layer, enum, value, what):
-    """An enum member from a netdsl member, any object with that ``.name`` (a trt enum) or a name string."""
-    key = value.upper() if isinstance(value, str) else getattr(value, "name", None)
-    if not isinstance(key, str) or key not in enum.__members__:
-        fail(layer, f"unknown {what} {value!r}; expected one of "
-                    f"{', '.join(f'{enum.__name__}.{m}' for m in enum.__members__)}")
-    return enum[key]
+def loop_weights(layer, layer_index: int, reverse: bool):
+    """The float32 weights of one layer and direction as the TensorRT loop holds them (before the
+    conversion to the input's dtype), shared by the lowering and the reference kernel.
+
+    The input and recurrent biases are folded into one input bias, in
+    float32, since both are added outside any gate product: ``b_ih + b_hh``,
+    except for GRU with ``linear_before_reset``, whose ``Rb_n`` stays inside
+    ``r * (R_n h + Rb_n)``.
+
+    Returns:
+        ``(w_ih (G*H, C_in), w_hh (G*H, H), input_bias (G*H,), recurrent_bias)``;
+        ``recurrent_bias`` is the GRU's ``Rb_n`` (H,) with linear_before_reset,
+        else None. Without bias the biases are zeros.
+    """
+    def value(kind):
+        return np.asarray(layer.weights[weight_role(layer_index, reverse, kind)].value, np.float32)
+
+    w_ih, w_hh = value("weight_ih"), value("weight_hh")
+    if layer.has_bias:
+        b_ih, b_hh = value("bias_ih"), value("bias_hh")
+    else:
+        b_ih = b_hh = np.zeros(w_hh.shape[0], np.float32)
+    hidden = layer.hidden_size
+    if layer.op.name == "GRU" and layer.linear_before_reset:
+        input_bias = b_ih.copy()
+        input_bias[:2 * hidden] += b_hh[:2 * hidden]
+        return w_ih, w_hh, input_bias, b_hh[2 * hidden:].copy()
+    return w_ih, w_hh, b_ih + b_hh, None
 
 
 def _positive(layer, value, what):
@@ -92,7 +115,8 @@ def add_rnn(self, input, layer_count: int, hidden_size: int, op: RNNOperation, *
         layer_count: L >= 1 stacked layers.
         hidden_size: H >= 1 features of the hidden (and cell) state.
         op: RNNOperation RELU, TANH, LSTM or GRU (or its name).
-        direction: RNNDirection UNIDIRECTION (D = 1) or BIDIRECTION (D = 2).
+        direction: RNNDirection UNIDIRECTION (D = 1) or BIDIRECTION (D = 2)
+            (or its name).
         batch_first: input and sequence output are (N, T, ...) instead of
             (T, N, ...); the states stay (L*D, N, H), as in torch.
         initial_hidden: optional (L*D, N, H) tensor of the input's dtype,
@@ -118,8 +142,8 @@ def add_rnn(self, input, layer_count: int, hidden_size: int, op: RNNOperation, *
     """
     inputs = [t for t in (input, initial_hidden, initial_cell) if t is not None]
     name = self.begin_layer(LayerType.RNN, name, inputs)
-    op = _resolve(name, RNNOperation, op, "op")
-    direction = _resolve(name, RNNDirection, direction, "direction")
+    op = as_enum(name, RNNOperation, op, "op")
+    direction = as_enum(name, RNNDirection, direction, "direction")
     layer_count = _positive(name, layer_count, "layer_count")
     hidden_size = _positive(name, hidden_size, "hidden_size")
     check_rank(name, input, 3)

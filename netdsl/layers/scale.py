@@ -26,7 +26,7 @@ import numpy as np
 
 from ..graph.enums import LayerType, ScaleMode
 from ..graph.network import DerivedWeights, network_method
-from ._checks import FLOAT_TYPES, check_axis, check_dtype, fail, weights_arg
+from ._checks import FLOAT_TYPES, as_enum, check_axis, check_dtype, fail, weights_arg
 from .convolution import add_convolution_nd
 
 
@@ -45,20 +45,20 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
 
     Args:
         input: tensor of rank >= 4 (NCHW, NCDHW ...), FLOAT, HALF or BF16.
-        mode: ScaleMode.UNIFORM (coefficients of shape (1,); a Python number
+        mode: ScaleMode (or its name): UNIFORM (coefficients of shape (1,); a Python number
             is accepted), CHANNEL ((C,), C = ``input.shape[channel_axis]``),
             ELEMENTWISE (``input.shape[channel_axis:]``).
         shift, scale, power: None for absent (identity), True to declare
             ``<name>.shift`` etc. (float32) for a weight store, an array, or
             Weights / DerivedWeights. Lowered as weights of the input's dtype.
-        channel_axis: the channel dimension (1 for NCHW); negative counts
-            from the end.
+        channel_axis: index of the channel dimension (1 for NCHW), as
+            IScaleLayer's ``channel_axis``; negative counts from the end.
     Returns:
         Layer with one output of the input's shape and dtype; attributes
         ``mode`` and ``channel_axis`` (normalised to >= 0).
     Raises:
-        NetworkDefinitionError: dtype not float, rank < 4, channel axis out of
-            range, or a coefficient of the wrong shape.
+        NetworkDefinitionError: an unknown mode, dtype not float, rank < 4,
+            channel axis a bool or out of range, or a coefficient of the wrong shape.
     """
     name = self.begin_layer(LayerType.SCALE, name, [input])
     check_dtype(name, input, FLOAT_TYPES)
@@ -66,7 +66,7 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
         fail(name, f"input {input.name!r} must have rank >= 4 (TensorRT IScaleLayer), found shape {input.shape}; "
                    f"reshape it with add_shuffle first")
     axis = check_axis(name, channel_axis, input.ndim, "channel_axis")
-    mode = ScaleMode[mode.name]
+    mode = as_enum(name, ScaleMode, mode, "mode")
     shape = _coefficient_shape(mode, input.shape, axis)
     weights = {}
     for role, arg in (("shift", shift), ("scale", scale), ("power", power)):
@@ -125,7 +125,8 @@ def add_batch_norm(self, input, eps: float = 1e-5, channel_axis: int = 1, *, nam
     Args:
         input: tensor of rank >= 4 (NCHW ...), FLOAT, HALF or BF16.
         eps: added to the variance (darknet and torch: 1e-5); finite, >= 0.
-        channel_axis: channel dimension (1 for NCHW).
+        channel_axis: index of the channel dimension (1 for NCHW), as
+            IScaleLayer's ``channel_axis``; negative counts from the end.
     Returns:
         the SCALE Layer (attribute ``batch_norm_eps`` set).
     Raises:

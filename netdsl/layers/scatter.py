@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ..graph.enums import LayerType, ScatterMode
 from ..graph.network import network_method
-from ._checks import check_axis, check_dtype, fail
+from ._checks import as_enum, check_axis, check_dtype, fail
 from .gather import GATHER_TYPES, INDEX_TYPES, nd_index_depth
 
 
@@ -44,16 +44,17 @@ def add_scatter(self, data, indices, updates, mode: ScatterMode, *, axis: int = 
         data: tensor of rank r >= 1; FLOAT, HALF, BF16, INT8, INT32, INT64 or BOOL.
         indices: INT32 or INT64 tensor (rank r for ELEMENT, >= 1 for ND).
         updates: tensor of data's dtype (shape rules in the module doc).
-        mode: ScatterMode.ELEMENT or ScatterMode.ND.
-        axis: ELEMENT mode's scatter dimension (negative counts from the
-            end); must be 0 for ND, which ignores it.
+        mode: ScatterMode.ELEMENT or ScatterMode.ND (or its name).
+        axis: index of ELEMENT mode's scatter dimension, as IScatterLayer.axis
+            (negative counts from the end); must be 0 for ND, which ignores it.
     Returns:
         Layer with one output of data's shape and dtype.
     Raises:
-        NetworkDefinitionError: dtype, rank, axis or dimension mismatch.
+        NetworkDefinitionError: an unknown mode, dtype, rank, axis (a bool or
+            out of range) or dimension mismatch.
     """
     name = self.begin_layer(LayerType.SCATTER, name, [data, indices, updates])
-    mode = ScatterMode[mode.name]
+    mode = as_enum(name, ScatterMode, mode, "mode")
     check_dtype(name, data, GATHER_TYPES, "data")
     check_dtype(name, indices, INDEX_TYPES, "indices")
     if updates.dtype != data.dtype:
@@ -65,8 +66,8 @@ def add_scatter(self, data, indices, updates, mode: ScatterMode, *, axis: int = 
         axis = check_axis(name, axis, data.ndim)
         _element_check(name, data, indices, updates)
     else:
-        if axis != 0:
-            fail(name, f"ScatterMode.ND does not use axis; pass 0, found {axis}")
+        if isinstance(axis, bool) or axis != 0:
+            fail(name, f"ScatterMode.ND does not use axis; pass 0, found {axis!r}")
         k = nd_index_depth(name, data, indices, 0)
         want = indices.shape[:-1] + data.shape[k:]
         if updates.shape != want:

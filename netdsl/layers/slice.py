@@ -23,7 +23,7 @@ from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, SampleMode
 from ..graph.network import network_method
 from ..graph.shapes import format_shape, is_static, is_static_shape, require, require_at_least
-from ._checks import dims, fail
+from ._checks import as_enum, dims, fail
 from .shuffle import check_not_uint8
 
 
@@ -55,7 +55,7 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
             STRICT_BOUNDS); an int applies to every dim.
         shape: output dims (>= 0), one per input dim.
         stride: step per dim (any int, 0 repeats ``start``).
-        mode: SampleMode for out-of-bounds coordinates.
+        mode: SampleMode (or its name) for out-of-bounds coordinates.
         fill_value: the value of out-of-bounds elements in FILL mode (else
             unused); for an integer input an integer in its range, for BOOL
             0 or 1.
@@ -63,7 +63,7 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
         Layer with one output of ``shape`` and the input's dtype. Attributes
         ``start``, ``shape``, ``stride`` (tuples), ``mode``, ``fill_value``.
     Raises:
-        NetworkDefinitionError: a UINT8 input, start/shape/stride of the
+        NetworkDefinitionError: an unknown mode, a UINT8 input, start/shape/stride of the
             wrong length, a negative output dim, a STRICT_BOUNDS read outside
             the input (naming the dim), a zero-size input dim read outside
             FILL mode, or a fill value the input's dtype cannot hold.
@@ -75,7 +75,7 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
                             for v, w in ((start, "start"), (shape, "shape"), (stride, "stride")))
     if any(is_static(s) and s < 0 for s in shape):
         fail(name, f"shape must be non-negative, found {format_shape(shape)}")
-    mode = SampleMode[mode.name]
+    mode = as_enum(name, SampleMode, mode, "mode")
     for i, (b, s, st, d) in enumerate(zip(start, shape, stride, input.shape)):
         if not is_static_shape((b, s, st, d)):
             require_at_least(self, name, s, 0, f"output dimension {i}")

@@ -7,22 +7,17 @@ Semantics: TensorRT API reference, ``INetworkDefinition.add_squeeze`` /
 dims, each of size 1; unsqueeze inserts a dim of size 1 at each listed
 position of the output. Axes are unique after resolving negatives, which
 count from the end of the input (squeeze) or of the output (unsqueeze).
+
+``axes`` keeps TensorRT's meaning here: TensorRT takes it as a 1-D tensor of
+axis *indices* (not the bitmask of reduce, top-k, softmax and
+normalization), so netdsl takes a tuple or list of indices and refuses a
+bare int, which elsewhere in netdsl would be a bitmask.
 """
 from __future__ import annotations
 
 from ..graph.enums import LayerType
 from ..graph.network import network_method
-from ._checks import check_axis, fail
-
-
-def _resolve_axes(name, axes, rank, what):
-    axes = [axes] if isinstance(axes, int) else list(axes)
-    if not axes:
-        fail(name, "axes must name at least one dimension")
-    resolved = [check_axis(name, int(a), rank, f"{what} axis") for a in axes]
-    if len(set(resolved)) != len(resolved):
-        fail(name, f"axes {tuple(axes)} name a dimension twice (rank {rank})")
-    return tuple(sorted(resolved))
+from ._checks import axis_indices, fail
 
 
 @network_method
@@ -31,14 +26,16 @@ def add_squeeze(self, input, axes, *, name=None):
 
     Args:
         input: any tensor.
-        axes: int or ints in [-rank, rank), each naming a dim of size 1.
+        axes: a tuple or list of axis indices in [-rank, rank), each naming a
+            dim of size 1 (TensorRT's axes tensor; a bare int is refused).
     Returns:
         Layer with one output: the input's dims without ``axes``, same dtype.
     Raises:
-        NetworkDefinitionError: an axis out of range, repeated or not of size 1.
+        NetworkDefinitionError: axes not a tuple/list, empty, or an axis out of
+            range, repeated or not of size 1.
     """
     name = self.begin_layer(LayerType.SQUEEZE, name, [input])
-    axes = _resolve_axes(name, axes, input.ndim, "squeeze")
+    axes = axis_indices(name, axes, input.ndim, "axes")
     wide = [a for a in axes if input.shape[a] != 1]
     if wide:
         fail(name, f"cannot squeeze dimension(s) {wide} of input {input.name!r} {input.shape}: size is not 1")
@@ -52,16 +49,17 @@ def add_unsqueeze(self, input, axes, *, name=None):
 
     Args:
         input: any tensor.
-        axes: int or ints, positions in the output, in [-R, R) with
-            R = rank + len(axes).
+        axes: a tuple or list of axis indices: positions in the output, in [-R, R) with
+            R = rank + len(axes) (TensorRT's axes tensor; a bare int is refused).
     Returns:
         Layer with one output of rank R, same dtype.
     Raises:
-        NetworkDefinitionError: an axis out of range or repeated.
+        NetworkDefinitionError: axes not a tuple/list, empty, or an axis out of
+            range or repeated.
     """
     name = self.begin_layer(LayerType.UNSQUEEZE, name, [input])
-    count = 1 if isinstance(axes, int) else len(list(axes))
-    axes = _resolve_axes(name, axes, input.ndim + count, "unsqueeze (output)")
+    count = len(axes) if isinstance(axes, (tuple, list, range)) else 0
+    axes = axis_indices(name, axes, input.ndim + count, "axes (positions in the output)")
     dims = iter(input.shape)
     shape = tuple(1 if i in axes else next(dims) for i in range(input.ndim + len(axes)))
     return self.append_layer(LayerType.UNSQUEEZE, name, [input], [(shape, input.dtype)], dict(axes=axes))

@@ -3,6 +3,10 @@ cross-correlation by im2col + one matrix product per (batch, group).
 
 Semantics as ``netdsl.layers.convolution``; the layer stores the padding
 already resolved for its PaddingMode, so the kernel only zero-pads and slides.
+
+Precision: kernel and bias are rounded to the input's dtype as the engine
+holds them (:func:`netdsl.reference.executor.layer_weight`); products
+accumulate in float32; the executor rounds the output to its dtype.
 """
 from __future__ import annotations
 
@@ -11,9 +15,8 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
-from .executor import to_dtype
+from .executor import layer_weight
 from .registry import kernel
 
 
@@ -89,11 +92,7 @@ def layer_weights(layer):
     input gets float16 weights), so a HALF or BF16 layer computes with
     rounded weights; FLOAT weights pass through untouched.
     """
-    dtype = layer.inputs[0].dtype
-    values = [layer.weights["kernel"].value, layer.weights["bias"].value if "bias" in layer.weights else None]
-    if dtype is not DataType.FLOAT:
-        values = [None if v is None else to_dtype(v, dtype).astype(np.float32) for v in values]
-    return values
+    return layer_weight(layer, "kernel"), layer_weight(layer, "bias")
 
 
 @kernel(LayerType.CONVOLUTION)

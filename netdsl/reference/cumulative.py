@@ -1,4 +1,7 @@
-"""Reference kernel for CUMULATIVE (TensorRT ICumulativeLayer): inclusive/exclusive, forward/reverse sums."""
+"""Reference kernel for CUMULATIVE (TensorRT ICumulativeLayer): inclusive/exclusive, forward/reverse sums.
+
+Precision: sums in the input's compute form (float32 for FLOAT/HALF/BF16, the integer type for INT32/INT64);
+the executor rounds the output to its dtype."""
 from __future__ import annotations
 
 import numpy as np

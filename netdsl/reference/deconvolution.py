@@ -5,6 +5,11 @@ Each input cell scatters ``x * kernel`` into a full output of size
 group, then one strided add per kernel offset: col2im); the layer's resolved
 pre/post padding is then cropped from each end. Semantics as
 ``netdsl.layers.deconvolution``.
+
+Precision: kernel and bias rounded to the input's dtype as the engine holds
+them (``layer_weights`` of the convolution kernel, i.e.
+:func:`netdsl.reference.executor.layer_weight`); float32 accumulation; the
+executor rounds the output to its dtype.
 """
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Reference kernel for EINSUM (TensorRT IEinsumLayer) via numpy.einsum in float32."""
+"""Reference kernel for EINSUM (TensorRT IEinsumLayer) via numpy.einsum in float32.
+
+Precision: float32 accumulation; the executor rounds the output to its dtype."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,10 +1,16 @@
 """The NumPy reference executor: runs any Network on CPU with TensorRT's layer semantics.
 
 Layers run in insertion order (a Network is topologically ordered by
-construction). Float16 and bfloat16 tensors are computed in float32 and
-rounded to their DataType after every layer, as TensorRT layers with fp32
-accumulation do. Intermediates are freed once their last consumer has run,
-unless requested as outputs.
+construction). Float16 and bfloat16 tensors are computed in float32 (some
+kernels use float64) and rounded to their DataType after every layer, as
+TensorRT layers with fp32 accumulation do. Intermediates are freed once
+their last consumer has run, unless requested as outputs.
+
+Weights: every kernel reads a layer's weights through :func:`layer_weight`,
+which rounds them to the layer's compute dtype exactly as the TensorRT
+lowering converts them (``LoweringContext.weights`` / ``constant``: float16
+for a HALF layer, bfloat16 for BF16), so a HALF or BF16 reference computes
+with the values the engine holds.
 """
 from __future__ import annotations
 
@@ -32,6 +38,36 @@ def to_dtype(x: np.ndarray, dtype: DataType) -> np.ndarray:
     if dtype is DataType.BF16:
         return round_bf16(x)
     return np.asarray(x).astype(dtype.to_numpy(), copy=False)
+
+
+def engine_weights(value, dtype: DataType) -> np.ndarray:
+    """Weights as a TensorRT engine holds them for a layer computing in ``dtype``, returned as float32.
+
+    Mirrors ``netdsl.tensorrt.lowering.context.LoweringContext.weights``:
+    HALF rounds to float16 (NumPy's round to nearest even), BF16 to bfloat16
+    (:func:`round_bf16`, round to nearest even), FLOAT keeps float32.
+
+    Args:
+        value: a Weights / DerivedWeights (its ``.value``) or an array.
+        dtype: DataType of the layer's computation (its input's dtype).
+    Returns:
+        float32 array holding the rounded values.
+    """
+    array = np.asarray(getattr(value, "value", value))
+    if dtype is DataType.HALF:
+        return array.astype(np.float16).astype(np.float32)
+    if dtype is DataType.BF16:
+        return round_bf16(array)
+    return array.astype(np.float32, copy=False)
+
+
+def layer_weight(layer, role: str, dtype: DataType | None = None) -> np.ndarray | None:
+    """``layer.weights[role]`` rounded by :func:`engine_weights` to ``dtype`` (default: the dtype of
+    the layer's input 0, which is what every lowering converts weights to); None when the layer has no
+    such weights."""
+    if role not in layer.weights:
+        return None
+    return engine_weights(layer.weights[role], layer.inputs[0].dtype if dtype is None else dtype)
 
 
 def _compute_form(x: np.ndarray) -> np.ndarray:

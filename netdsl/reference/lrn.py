@@ -1,4 +1,6 @@
-"""Reference kernel for LRN (TensorRT ILRNLayer): see ``netdsl.layers.lrn`` for the formula."""
+"""Reference kernel for LRN (TensorRT ILRNLayer): see ``netdsl.layers.lrn`` for the formula.
+
+Precision: float32 (HALF/BF16 inputs arrive as float32); the executor rounds the output to its dtype."""
 from __future__ import annotations
 
 import numpy as np

@@ -2,7 +2,10 @@
 
 A VECTOR operand becomes a one-row (input0) or one-column (input1) matrix,
 NumPy's matmul broadcasts the batch dims, and the unit dim is dropped again.
-Accumulation is in float32 (float16 inputs arrive as float32).
+Accumulation is in float32 (float16 inputs arrive as float32); the executor
+rounds the output to its dtype. Constant operands (``add_fully_connected``'s
+kernel and bias) are FLOAT constants cast to the input's dtype by a cast
+layer, so they arrive already rounded, as in the engine.
 """
 from __future__ import annotations
 

@@ -1,10 +1,15 @@
-"""Reference kernel for PARAMETRIC_RELU: ``x >= 0 ? x : slopes * x`` (TensorRT IParametricReLULayer)."""
+"""Reference kernel for PARAMETRIC_RELU: ``x >= 0 ? x : slopes * x`` (TensorRT IParametricReLULayer).
+
+Precision: constant slopes are rounded to the input's dtype, as the lowering's
+constant of that dtype holds them (:func:`netdsl.reference.executor.layer_weight`);
+the product is float32; the executor rounds the output to its dtype.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph.enums import LayerType
-from .executor import to_dtype
+from .executor import layer_weight
 from .registry import kernel
 
 
@@ -12,6 +17,5 @@ from .registry import kernel
 def parametric_relu(layer, x, slopes=None):
     if slopes is None:
         # Constant slopes become a constant tensor of the input's dtype: round them to it.
-        values = layer.weights["slopes"].value.astype(np.float32)
-        slopes = to_dtype(values, layer.inputs[0].dtype).astype(np.float32)
+        slopes = layer_weight(layer, "slopes")
     return np.where(x >= 0, x, slopes * x)

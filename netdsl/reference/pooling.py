@@ -5,6 +5,11 @@ wins); AVERAGE sums zero-padded windows and divides by the window's overlap
 with the input (``average_count_excludes_padding``) or with the padded input
 (the declared padding, never the ROUND_UP overhang). The divisor is
 separable, so it is the outer product of per-dimension counts.
+
+Precision: float32 (global AVERAGE accumulates in float64); the executor
+rounds the output to its dtype. (Global pooling lowered to IReduceLayer,
+past TensorRT's window limit, blends MAX_AVERAGE_BLEND with two constants of
+the input's dtype; the reference uses the float32 blend factor there.)
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Reference kernel for REDUCE (TensorRT IReduceLayer); floats accumulate in float32."""
+"""Reference kernel for REDUCE (TensorRT IReduceLayer) over ``layer.axis_indices`` (the bits of
+``layer.axes``); floats accumulate in float32, the executor rounds the output to its dtype."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,4 +13,4 @@ _OPS = {"SUM": np.sum, "PROD": np.prod, "MAX": np.max, "MIN": np.min, "AVG": np.
 @kernel(LayerType.REDUCE)
 def reduce(layer, x):
     with np.errstate(over="ignore"):
-        return _OPS[layer.op.name](x, axis=layer.axes, keepdims=layer.keep_dims)
+        return _OPS[layer.op.name](x, axis=layer.axis_indices, keepdims=layer.keep_dims)

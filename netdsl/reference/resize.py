@@ -8,6 +8,9 @@ Input coordinates are computed as exact fractions of integers, so NEAREST
 rounds as the formula says even where the coordinate is exactly an integer
 or a half (floating point, as in ONNX's reference, can land a hair to
 either side there: 7 -> 9 HALF_PIXEL maps output 4 to exactly 3).
+
+Precision: LINEAR and CUBIC interpolate in float64; the executor rounds the
+output to its dtype.
 """
 from __future__ import annotations
 

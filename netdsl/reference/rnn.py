@@ -1,11 +1,20 @@
 """Reference kernel for RNN: the exact recurrences of ``netdsl.layers.rnn``
-(torch.nn.RNN / LSTM / GRU semantics), step by step in float64."""
+(torch.nn.RNN / LSTM / GRU semantics), step by step in float64.
+
+Precision: the weights are those the TensorRT loop holds
+(``netdsl.layers.rnn.loop_weights``: biases folded in float32) rounded to the
+input's dtype as the lowering's constants of that dtype hold them
+(:func:`netdsl.reference.executor.engine_weights`); the recurrence runs in
+float64 and the executor rounds each output to its dtype. (The engine also
+rounds every intermediate tensor of a HALF/BF16 loop to that dtype; the
+reference does not.)"""
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph.enums import LayerType
-from ..layers.rnn import weight_role
+from ..layers.rnn import loop_weights
+from .executor import engine_weights
 from .registry import kernel
 
 
@@ -13,37 +22,39 @@ def _sigmoid(x):
     return 0.5 * (np.tanh(0.5 * x) + 1.0)
 
 
-def run_direction(op: str, x, w_ih, w_hh, b_ih, b_hh, h, c, reverse: bool, linear_before_reset: bool = True):
+def run_direction(op: str, x, w_ih, w_hh, input_bias, recurrent_bias, h, c, reverse: bool):
     """One layer, one direction.
 
     Args:
         op: "RELU", "TANH", "LSTM" or "GRU".
         x: (T, N, C) float64 inputs, sequence-major.
-        w_ih: (G*H, C); w_hh: (G*H, H); b_ih, b_hh: (G*H,) (zeros when the
-            layer has no bias).
+        w_ih: (G*H, C); w_hh: (G*H, H); input_bias: (G*H,) the folded
+            ``b_ih + b_hh`` (``netdsl.layers.rnn.loop_weights``).
+        recurrent_bias: the GRU's ``Rb_n`` (H,) with linear_before_reset
+            (applied inside ``r * (R_n h + Rb_n)``), or None (GRU without
+            linear_before_reset, whose ``Rb_n`` is in ``input_bias``).
         h, c: (N, H) initial hidden and cell state (c unused unless LSTM).
         reverse: run from step T-1 down to 0.
-        linear_before_reset: GRU variant (see ``netdsl.layers.rnn``).
     Returns:
         (y (T, N, H) with y[t] the state after step t, final h, final c).
     """
     hidden = w_hh.shape[1]
-    gx = x @ w_ih.T + b_ih  # (T, N, G*H): the input projections of every step at once
+    gx = x @ w_ih.T + input_bias  # (T, N, G*H): the input projections of every step at once
     y = np.empty(x.shape[:2] + (hidden,))
     steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
     for t in steps:
         if op == "GRU":
-            gh = h @ w_hh[:2 * hidden].T + b_hh[:2 * hidden]
+            gh = h @ w_hh[:2 * hidden].T
             r = _sigmoid(gx[t, :, :hidden] + gh[:, :hidden])
             z = _sigmoid(gx[t, :, hidden:2 * hidden] + gh[:, hidden:])
-            if linear_before_reset:
-                hn = r * (h @ w_hh[2 * hidden:].T + b_hh[2 * hidden:])
+            if recurrent_bias is not None:  # linear_before_reset
+                hn = r * (h @ w_hh[2 * hidden:].T + recurrent_bias)
             else:
-                hn = (r * h) @ w_hh[2 * hidden:].T + b_hh[2 * hidden:]
+                hn = (r * h) @ w_hh[2 * hidden:].T
             n = np.tanh(gx[t, :, 2 * hidden:] + hn)
             h = (1.0 - z) * n + z * h
         else:
-            pre = gx[t] + h @ w_hh.T + b_hh
+            pre = gx[t] + h @ w_hh.T
             if op == "LSTM":
                 i, f, g, o = np.split(pre, 4, axis=1)
                 c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
@@ -60,6 +71,7 @@ def run_direction(op: str, x, w_ih, w_hh, b_ih, b_hh, h, c, reverse: bool, linea
 def rnn(layer, x, *states):
     op = layer.op.name
     dirs, hidden = layer.num_directions, layer.hidden_size
+    dtype = layer.inputs[0].dtype
     states = list(states)
     h0 = states.pop(0).astype(np.float64) if layer.has_initial_hidden else None
     c0 = states.pop(0).astype(np.float64) if layer.has_initial_cell else None
@@ -71,15 +83,13 @@ def rnn(layer, x, *states):
     for k in range(layer.num_layers):
         outs = []
         for d in range(dirs):
-            w = {kind: layer.weights[weight_role(k, d == 1, kind)].value.astype(np.float64)
-                 for kind in ("weight_ih", "weight_hh")}
-            b_ih, b_hh = ((layer.weights[weight_role(k, d == 1, kind)].value.astype(np.float64)
-                           for kind in ("bias_ih", "bias_hh")) if layer.has_bias
-                          else (np.zeros(w["weight_hh"].shape[0]),) * 2)
+            w_ih, w_hh, input_bias, recurrent_bias = (
+                None if v is None else engine_weights(v, dtype).astype(np.float64)
+                for v in loop_weights(layer, k, d == 1))
             index = k * dirs + d
-            y, h, c = run_direction(op, seq, w["weight_ih"], w["weight_hh"], b_ih, b_hh,
+            y, h, c = run_direction(op, seq, w_ih, w_hh, input_bias, recurrent_bias,
                                     zeros if h0 is None else h0[index], zeros if c0 is None else c0[index],
-                                    reverse=d == 1, linear_before_reset=layer.linear_before_reset)
+                                    reverse=d == 1)
             outs.append(y)
             h_n.append(h)
             c_n.append(c)

@@ -1,21 +1,23 @@
 """Reference kernel for SCALE: (x * scale + shift) ** power (TensorRT IScaleLayer).
 
-The coefficients are lowered as weights of the input's dtype, so they are
-rounded to it first (float16 for a HALF input); the arithmetic is float32, as
-TensorRT computes, or float64 where a power is raised.
+Precision: the coefficients are lowered as weights of the input's dtype,
+so they are rounded to it first (float16 for a HALF input, bfloat16 for
+BF16: :func:`netdsl.reference.executor.layer_weight`); the arithmetic is
+float32, as TensorRT computes, or float64 where a power is raised; the
+executor rounds the output to its dtype.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..graph.enums import LayerType
-from .executor import to_dtype
+from .executor import layer_weight
 from .registry import kernel
 
 
 def _coefficient(layer, role, ndim, work):
     """A coefficient rounded to the input's dtype (as the lowering stores it), shaped to broadcast."""
-    w = to_dtype(layer.weights[role].value.astype(np.float32), layer.inputs[0].dtype).astype(work)
+    w = layer_weight(layer, role).astype(work)
     if layer.mode.name == "UNIFORM":
         return w.reshape(())
     return w.reshape(w.shape + (1,) * (ndim - layer.channel_axis - w.ndim))

@@ -1,4 +1,7 @@
-"""Reference kernel for SOFTMAX (TensorRT ISoftMaxLayer), max-subtracted for stability."""
+"""Reference kernel for SOFTMAX (TensorRT ISoftMaxLayer), max-subtracted for stability, along
+``layer.axis`` (the one bit of ``layer.axes``).
+
+Precision: float32; the executor rounds the output to its dtype."""
 from __future__ import annotations
 
 import numpy as np

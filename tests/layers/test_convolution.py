@@ -195,7 +195,7 @@ def test_declared_weights_are_named_and_bound_later():
      r"give either padding_nd or pre_padding/post_padding, not both"),
     ((1, 3, 8, 8), 4, (3, 3), dict(pre_padding=1, post_padding=2, padding_mode=PM.CAFFE_ROUND_UP),
      r"CAFFE_ROUND_UP pads symmetrically with pre_padding \(1, 1\); post_padding \(2, 2\) differs"),
-    ((1, 3, 8, 8), 4, (3, 3), dict(padding_mode="VALID"), r"padding_mode must be one of EXPLICIT_ROUND_DOWN"),
+    ((1, 3, 8, 8), 4, (3, 3), dict(padding_mode="VALID"), r"padding_mode must be a PaddingMode member or one of its names \(EXPLICIT_ROUND_DOWN, "),
     ((1, 1, 320, 320), 1, (317, 317), {},
      r"kernel_shape \(317, 317\) has 100489 cells; TensorRT takes fewer than 100000"),
 ])

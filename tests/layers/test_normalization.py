@@ -47,7 +47,8 @@ def test_layer_norm_matches_torch(shape, normalized):
     net, layer = make(shape, lambda n, x: n.add_layer_norm(x, normalized, epsilon=1e-3, name="ln"))
     norm_shape = (normalized,) if isinstance(normalized, int) else normalized
     assert {n: w.shape for n, w in net.weights().items()} == {"ln.scale": norm_shape, "ln.bias": norm_shape}
-    assert layer.axes == tuple(range(len(shape) - len(norm_shape), len(shape))) and layer.num_groups == 1
+    axes = tuple(range(len(shape) - len(norm_shape), len(shape)))
+    assert layer.axis_indices == axes and layer.axes == sum(1 << a for a in axes) and layer.num_groups == 1
     w = bind_random(net)
     x = sample(shape)
     want = F.layer_norm(torch.from_numpy(x).double(), norm_shape, w["ln.scale"], w["ln.bias"], eps=1e-3)
@@ -69,7 +70,7 @@ def test_layer_norm_without_affine_fp16():
 def test_instance_norm_matches_torch(shape, half):
     dtype = DataType.HALF if half else DataType.FLOAT
     net, layer = make(shape, lambda n, x: n.add_instance_norm(x, name="in"), dtype)
-    assert net.weights()["in.scale"].shape == (shape[1],) and layer.axes == tuple(range(2, len(shape)))
+    assert net.weights()["in.scale"].shape == (shape[1],) and layer.axis_indices == tuple(range(2, len(shape)))
     w = bind_random(net)
     x = sample(shape)
     xin = x.astype(np.float16) if half else x
@@ -84,7 +85,7 @@ def test_instance_norm_matches_torch(shape, half):
 def test_group_norm_matches_torch(shape, groups):
     net, layer = make(shape, lambda n, x: n.add_group_norm(x, groups, epsilon=1e-4, name="gn"))
     assert layer.num_groups == groups and net.weights()["gn.bias"].shape == (shape[1],)
-    assert layer.axes == tuple(range(1 if groups == 1 else 2, len(shape)))
+    assert layer.axis_indices == tuple(range(1 if groups == 1 else 2, len(shape)))
     assert layer.weights["scale"].shape == (1, shape[1]) + (1,) * (len(shape) - 2)
     w = bind_random(net)
     x = sample(shape)
@@ -111,11 +112,12 @@ def test_group_norm_random(n, groups, per_group, spatial, eps, half):
 
 
 def test_generic_normalization_formula():
-    """add_normalization over axes (1,) of NCHW with per-channel scale: the TensorRT formula written in torch."""
+    """add_normalization over axis 1 of NCHW (TensorRT's bitmask 1 << 1) with per-channel scale: the TensorRT
+    formula written in torch."""
     shape = (2, 4, 3, 3)
     scale = np.arange(1, 5, dtype=np.float32).reshape(1, 4, 1, 1)
     bias = np.full((1, 4, 1, 1), 0.5, np.float32)
-    net, layer = make(shape, lambda n, x: n.add_normalization(x, scale, bias, 1, epsilon=1e-2, name="nrm"))
+    net, layer = make(shape, lambda n, x: n.add_normalization(x, scale, bias, 1 << 1, epsilon=1e-2, name="nrm"))
     assert set(net.weights()) == {"nrm.scale", "nrm.bias"} and net.unbound_weights() == []
     x = sample(shape)
     t = torch.from_numpy(x).double()
@@ -127,9 +129,9 @@ def test_generic_normalization_formula():
 
 def test_generic_normalization_default_weights_shape():
     net, layer = make((2, 4, 3, 5), lambda n, x: n.add_normalization(x, None, None, (-2, -1), name="nrm"))
-    assert layer.axes == (2, 3)
+    assert layer.axis_indices == (2, 3) and layer.axes == 0b1100
     assert {n: w.shape for n, w in net.weights().items()} == {"nrm.scale": (1, 1, 3, 5), "nrm.bias": (1, 1, 3, 5)}
-    net, layer = make((2, 4, 3), lambda n, x: n.add_normalization(x, True, False, 2, num_groups=2, name="g"))
+    net, layer = make((2, 4, 3), lambda n, x: n.add_normalization(x, True, False, (2,), num_groups=2, name="g"))
     assert {n: w.shape for n, w in net.weights().items()} == {"g.scale": (1, 4, 1)}
     np.testing.assert_array_equal(layer.weights["bias"].value, np.zeros((1, 4, 1), np.float32))
 
@@ -146,20 +148,23 @@ def test_constant_input_gives_bias():
 @pytest.mark.parametrize("shape, build, message", [
     ((2, 6, 4), lambda n, x: n.add_group_norm(x, 4, name="bad"), r"num_groups 4 must divide the 6 channels"),
     ((2, 6, 4, 4), lambda n, x: n.add_normalization(x, None, None, (1, 2, 3), num_groups=2, name="bad"),
-     r"num_groups > 1 TensorRT needs axes \(2, 3\)"),
+     r"num_groups > 1 TensorRT needs axes \(2, 3\) \(bitmask 0b1100: all dims after C\), "
+     r"found \(1, 2, 3\) \(bitmask 0b1110\)"),
     ((2, 6, 4, 4), lambda n, x: n.add_normalization(x, np.ones((1, 2, 1, 1)), np.zeros((1, 2, 1, 1)), (2, 3),
                                                     num_groups=2, name="bad"),
      r"num_groups > 1 scale must be per channel, shape \(1, 6, 1, 1\), found \(1, 2, 1, 1\)"),
-    ((2, 6, 4), lambda n, x: n.add_normalization(x, np.ones((6,)), np.zeros((1, 6, 1)), 2, name="bad"),
+    ((2, 6, 4), lambda n, x: n.add_normalization(x, np.ones((6,)), np.zeros((1, 6, 1)), 1 << 2, name="bad"),
      r"scale must have the input's rank and broadcast to it.*\(2, 6, 4\), scale \(6,\)"),
-    ((2, 6, 4), lambda n, x: n.add_normalization(x, np.ones((1, 5, 1)), np.zeros((1, 6, 1)), 2, name="bad"),
+    ((2, 6, 4), lambda n, x: n.add_normalization(x, np.ones((1, 5, 1)), np.zeros((1, 6, 1)), (2,), name="bad"),
      r"scale must have the input's rank"),
     ((2, 6, 4), lambda n, x: n.add_layer_norm(x, (6,), name="bad"), r"normalized_shape \(6,\) must be the trailing"),
     ((2, 6), lambda n, x: n.add_instance_norm(x, name="bad"), r"must be \(N, C, D1, ...\) of rank >= 3"),
     ((2, 6, 4), lambda n, x: n.add_instance_norm(x, np.ones(4, np.float32), name="bad"),
      r"scale weights must have shape \(6,\), found \(4,\)"),
     ((2, 6, 4), lambda n, x: n.add_normalization(x, None, None, (), name="bad"), r"axes must name at least one"),
-    ((2, 6, 4), lambda n, x: n.add_normalization(x, None, None, 3, name="bad"), r"axes 3 is out of range"),
+    ((2, 6, 4), lambda n, x: n.add_normalization(x, None, None, (3,), name="bad"), r"axes index 3 is out of range"),
+    ((2, 6, 4), lambda n, x: n.add_normalization(x, None, None, 1 << 3, name="bad"),
+     r"axes bitmask 8 \(0b1000\) sets bit\(s\) \[3\], past the last axis of input 'x' \(2, 6, 4\)"),
     ((2, 6, 4), lambda n, x: n.add_group_norm(x, 0, name="bad"), r"num_groups must be >= 1"),
     ((2, 6, 4), lambda n, x: n.add_layer_norm(x, 4, epsilon=-1.0, name="bad"), r"epsilon must be >= 0"),
 ])

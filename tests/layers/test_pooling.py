@@ -234,7 +234,7 @@ def test_random_pooling(data, n, kind, mode, excludes, dtype):
     ((1, 3, 4, 4), PT.MAX, (2, 2, 2), {}, r"input 'x' must have rank 5 or more"),
     ((1, 3, 4, 4), PT.MAX, (2,), {}, r"window_size must have 2 or 3 values"),
     ((1, 3, 4, 4), PT.MAX, 2, {}, r"window_size must be a tuple of 2 or 3 ints, found 2"),
-    ((1, 3, 4, 4), "MIN", (2, 2), {}, r"type must be one of MAX, AVERAGE, MAX_AVERAGE_BLEND, found 'MIN'"),
+    ((1, 3, 4, 4), "MIN", (2, 2), {}, r"type must be a PoolingType member or one of its names \(MAX, AVERAGE, MAX_AVERAGE_BLEND\), found 'MIN'"),
     ((1, 3, 4, 4), PT.MAX_AVERAGE_BLEND, (2, 2), dict(blend_factor=1.5), r"blend_factor must be in \[0, 1\]"),
     ((1, 3, 4, 4), PT.MAX, (5, 5), {}, r"spatial input \(4, 4\) is too small for window_size \(5, 5\)"),
     ((1, 3, 4, 4), PT.MAX, (2, 2), dict(post_padding=(0, -1)), r"padding must be in \[0, 100000\]"),

@@ -9,7 +9,7 @@ from netdsl.graph.dtypes import DataType
 from netdsl.graph.enums import ReduceOperation as RO
 from netdsl.graph.errors import NetworkDefinitionError
 from netdsl.graph.network import Network
-from netdsl.layers.reduce import axes_mask
+from netdsl.layers._checks import axes_mask
 from netdsl.reference import execute
 
 
@@ -38,14 +38,16 @@ def reduce_net(shape, op, axes, keep, dtype=DataType.FLOAT, in_dtype=DataType.FL
 @pytest.mark.parametrize("axes, keep, resolved, out_shape", [
     ((2, 3), True, (2, 3), (2, 3, 1, 1)),
     ((3, 1), False, (1, 3), (2, 4)),
-    (-1, False, (3,), (2, 3, 4)),
+    ((-1,), False, (3,), (2, 3, 4)),
+    (0b1100, True, (2, 3), (2, 3, 1, 1)),  # an int is TensorRT's bitmask
+    (1 << 1, False, (1,), (2, 4, 5)),
     ((0, 1, 2, 3), False, (0, 1, 2, 3), ()),
     ((0, 1, 2, 3), True, (0, 1, 2, 3), (1, 1, 1, 1)),
 ])
 def test_matches_torch_fp32(op, axes, keep, resolved, out_shape):
     x = np.random.default_rng(0).uniform(0.5, 1.5, (2, 3, 4, 5)).astype(np.float32)
     net, layer = reduce_net(x.shape, op, axes, keep)
-    assert layer.axes == resolved and layer.output.shape == out_shape
+    assert layer.axis_indices == resolved and layer.axes == axes_mask(resolved) and layer.output.shape == out_shape
     got = execute(net, {"x": x})["r"]
     assert got.shape == out_shape and got.dtype == np.float32
     np.testing.assert_allclose(got, torch_reduce(x, op, resolved, keep), rtol=2e-6, atol=1e-6)
@@ -77,7 +79,7 @@ def test_axes_mask_is_tensorrt_bitmask():
 
 @pytest.mark.parametrize("shape, op, axes, message", [
     ((2, 3), RO.SUM, (), "axes must name at least one axis"),
-    ((2, 3), RO.SUM, (2,), "axes 2 is out of range for rank 2"),
+    ((2, 3), RO.SUM, (2,), "axes index 2 is out of range for rank 2"),
     ((2, 3), RO.MAX, (1, -1), r"repeats an axis"),
     ((), RO.SUM, 0, "must have rank >= 1"),
 ])

@@ -158,8 +158,9 @@ def test_declared_weights_and_outputs():
     (lambda net, x, s: net.add_rnn(x, 1, 4, RNNOperation.LSTM, initial_hidden=s, name="bad"),
      r"bad: initial_hidden 'h' must have shape \(1, 2, 4\) .*found \(1, 2, 5\)"),
     (lambda net, x, s: net.add_rnn(x, 1, 4, RNNOperation.TANH, direction="sideways", name="bad"),
-     r"bad: unknown direction 'sideways'.*RNNDirection.BIDIRECTION"),
-    (lambda net, x, s: net.add_rnn(x, 1, 4, "PEEPHOLE", name="bad"), r"bad: unknown op 'PEEPHOLE'"),
+     r"bad: direction must be a RNNDirection member or one of its names \(UNIDIRECTION, BIDIRECTION\), "
+     r"found 'sideways'$"),
+    (lambda net, x, s: net.add_rnn(x, 1, 4, "PEEPHOLE", name="bad"), r"bad: op must be a RNNOperation member or one of its names .*found 'PEEPHOLE'"),
     (lambda net, x, s: net.add_rnn(x, 0, 4, RNNOperation.GRU, name="bad"), r"bad: layer_count must be a positive"),
     (lambda net, x, s: net.add_rnn(x, 1, 5, RNNOperation.GRU, initial_cell=s, name="bad"),
      r"bad: initial_cell 'h' is given, but only LSTM"),

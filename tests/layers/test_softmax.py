@@ -22,13 +22,13 @@ def softmax_net(shape, axes, dtype=DataType.FLOAT, in_dtype=DataType.FLOAT):
 
 
 @pytest.mark.parametrize("shape, axes, axis", [
-    ((2, 10), 1, 1), ((2, 10), -1, 1), ((2, 5, 3, 3), 1, 1), ((2, 5, 3, 3), (3,), 3), ((7,), 0, 0),
-    ((1, 3, 4), [0], 0),
+    ((2, 10), 1 << 1, 1), ((2, 10), (-1,), 1), ((2, 5, 3, 3), 0b10, 1), ((2, 5, 3, 3), (3,), 3), ((7,), 1, 0),
+    ((1, 3, 4), [0], 0), ((1, 3, 4), 1, 0),  # an int is TensorRT's bitmask: 1 is axis 0
 ])
 def test_matches_torch(shape, axes, axis):
     x = np.random.default_rng(0).standard_normal(shape).astype(np.float32) * 4
     net, layer = softmax_net(shape, axes)
-    assert layer.axis == axis
+    assert layer.axis == axis and layer.axes == 1 << axis
     got = execute(net, {"x": x})["prob"]
     want = torch.softmax(torch.from_numpy(x).double(), dim=axis).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
@@ -37,7 +37,7 @@ def test_matches_torch(shape, axes, axis):
 
 def test_large_logits_are_stable():
     x = np.array([[1000.0, 1001.0, -1000.0], [-1e4, -1e4, -1e4]], np.float32)
-    got = execute(softmax_net(x.shape, 1)[0], {"x": x})["prob"]
+    got = execute(softmax_net(x.shape, (1,))[0], {"x": x})["prob"]
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, torch.softmax(torch.from_numpy(x), 1).numpy(), rtol=1e-6, atol=1e-7)
 
@@ -47,7 +47,7 @@ def test_large_logits_are_stable():
 def test_random_axis_fp16(shape, data):
     axis = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32) * 3
-    got = execute(softmax_net(tuple(shape), axis, DataType.HALF)[0], {"x": x})["prob"]
+    got = execute(softmax_net(tuple(shape), (axis,), DataType.HALF)[0], {"x": x})["prob"]
     assert got.dtype == np.float16
     want = torch.softmax(torch.from_numpy(x.astype(np.float16)).float(), dim=axis).numpy()
     np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-3)
@@ -62,10 +62,13 @@ def test_axis_is_required():
 
 @pytest.mark.parametrize("shape, axes, message, dtype", [
     ((2, 3), 1, "input 'x' must be FLOAT, HALF, BF16, found INT32", DataType.INT32),
-    ((2, 3), 2, "axis 2 is out of range for rank 2", DataType.FLOAT),
-    ((2, 3), -3, "axis -3 is out of range", DataType.FLOAT),
-    ((2, 3), (0, 1), r"softmax takes exactly one axis .*\(0, 1\)", DataType.FLOAT),
-    ((2, 3), (), r"softmax takes exactly one axis", DataType.FLOAT),
+    ((2, 3), (2,), "axes index 2 is out of range for rank 2", DataType.FLOAT),
+    ((2, 3), (-3,), "axes index -3 is out of range", DataType.FLOAT),
+    ((2, 3), 1 << 2, r"axes bitmask 4 \(0b100\) sets bit\(s\) \[2\], past the last axis", DataType.FLOAT),
+    ((2, 3), -1, r"axes bitmask must be >= 0 .*pass a tuple, e.g. \(-1,\)", DataType.FLOAT),
+    ((2, 3), 3, r"axes must name exactly 1 axis, found 2 \(0, 1\) \(from 3\)", DataType.FLOAT),
+    ((2, 3), (0, 1), r"axes must name exactly 1 axis, found 2 \(0, 1\)", DataType.FLOAT),
+    ((2, 3), (), r"axes must name at least one axis", DataType.FLOAT),
     ((), 0, "input 'x' must have rank >= 1", DataType.FLOAT),
 ])
 def test_invalid_use_raises_naming_layer(shape, axes, message, dtype):

@@ -67,11 +67,14 @@ def test_round_trip_of_a_bool_scalar():
 
 @pytest.mark.parametrize("method,axes,needle", [
     ("add_squeeze", [1], "cannot squeeze dimension(s) [1]"),
-    ("add_squeeze", [3], "squeeze axis 3 is out of range for rank 3"),
-    ("add_squeeze", [0, -3], "name a dimension twice"),
-    ("add_squeeze", [], "at least one dimension"),
-    ("add_unsqueeze", [4], "unsqueeze (output) axis 4 is out of range for rank 4"),
-    ("add_unsqueeze", [0, -5], "name a dimension twice"),
+    ("add_squeeze", [3], "axes index 3 is out of range for rank 3"),
+    ("add_squeeze", [0, -3], "repeats an axis"),
+    ("add_squeeze", [], "at least one axis"),
+    ("add_squeeze", 0, "axes must be a tuple or list of axis indices (TensorRT's axes tensor), such as (1,), "
+                       "found int 0"),
+    ("add_unsqueeze", [4], "axes (positions in the output) index 4 is out of range for rank 4"),
+    ("add_unsqueeze", [0, -5], "repeats an axis"),
+    ("add_unsqueeze", 1, "axes (positions in the output) must be a tuple or list of axis indices"),
 ])
 def test_invalid_axes_name_the_layer(method, axes, needle):
     net = Network("bad")

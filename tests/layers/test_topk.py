@@ -70,9 +70,11 @@ def test_torch_topk_values_agree_with_ties_in_fp16():
 
 @pytest.mark.parametrize("shape,k,axes,needle", [
     ((8,), 2, 1, "rank >= 2"),
-    ((2, 8), 2, 3, "exactly one bit"),
-    ((2, 8), 2, 0, "exactly one bit"),
-    ((2, 8), 2, 4, "names dimension 2, but the input has rank 2"),
+    ((2, 8), 2, 3, "axes must name exactly 1 axis, found 2 (0, 1) (from 3)"),
+    ((2, 8), 2, 0, "axes bitmask 0 names no axis"),
+    ((2, 8), 2, 4, "axes bitmask 4 (0b100) sets bit(s) [2], past the last axis of input 'x' (2, 8)"),
+    ((2, 8), 2, (2,), "axes index 2 is out of range for rank 2"),
+    ((2, 8), 2, True, "axes must be an int bitmask (bit i = axis i) or a tuple/list of axis indices, found bool"),
     ((2, 3, 4, 5, 6), 1, 1, "not one of the last four"),
     ((2, 8), 9, 2, "k must be in [1, 8]"),
     ((2, 8), 0, 2, "k must be in [1, 8]"),

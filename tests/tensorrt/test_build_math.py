@@ -25,7 +25,7 @@ def network(shapes, dtype, body):
 def matmuls(net, a, b):
     yield net.add_matrix_multiply(a, MO.NONE, b, MO.NONE, name="mm").output
     yield net.add_matrix_multiply(a, MO.TRANSPOSE, a, MO.NONE, name="mm_t").output
-    v = net.add_reduce(b, RO.SUM, 2, False, name="vec").output  # (2, 4)
+    v = net.add_reduce(b, RO.SUM, 1 << 2, False, name="vec").output  # (2, 4): bitmask 0b100 is axis 2
     yield net.add_matrix_multiply(a, MO.NONE, v, MO.VECTOR, name="mv").output
     yield net.add_matrix_multiply(v, MO.VECTOR, v, MO.VECTOR, name="vv").output
 
@@ -36,14 +36,15 @@ def fully_connected(net, x):
 
 
 def softmaxes(net, x):
-    yield net.add_softmax(x, axes=1, name="sm_c").output
-    yield net.add_softmax(x, axes=-1, name="sm_w").output
+    yield net.add_softmax(x, axes=1 << 1, name="sm_c").output
+    yield net.add_softmax(x, axes=(-1,), name="sm_w").output
 
 
 def reductions(net, x):
     for op in RO:
         yield net.add_reduce(x, op, (2, 3), True, name=f"r_{op.name.lower()}").output
     yield net.add_reduce(x, RO.SUM, (0, 1, 2, 3), False, name="r_all").output
+    yield net.add_reduce(x, RO.SUM, 1 << 1, True, name="r_mask").output  # bitmask: axis 1
 
 
 def einsums(net, a, b):
@@ -57,7 +58,7 @@ def normalizations(net, x):
     yield net.add_instance_norm(x, name="inorm").output
     yield net.add_group_norm(x, 3, name="gn").output
     yield net.add_group_norm(x, 1, name="gn1").output
-    yield net.add_normalization(x, None, False, 1, epsilon=1e-3, name="nrm").output
+    yield net.add_normalization(x, None, False, 1 << 1, epsilon=1e-3, name="nrm").output
 
 
 FAMILIES = {
@@ -97,8 +98,10 @@ def test_lowered_attributes(rtx):
     from netdsl.tensorrt import to_trt_network
 
     def body(net, x, a, b):
-        yield net.add_softmax(x, axes=-2, name="sm").output
+        yield net.add_softmax(x, axes=(-2,), name="sm").output
         yield net.add_reduce(x, RO.MAX, (1, -1), False, name="rd").output
+        yield net.add_reduce(x, RO.SUM, 1 << 1, True, name="rd_mask").output
+        yield net.add_normalization(x, None, False, 0b1100, name="nrm").output
         yield net.add_group_norm(x, 2, epsilon=1e-3, name="gn").output
         yield net.add_lrn(x, 3, 0.5, 0.25, 1.5, name="lrn").output
         yield net.add_einsum([a, b], "ij,jk", name="es").output
@@ -110,6 +113,9 @@ def test_lowered_attributes(rtx):
     assert layers["sm"].axes == 1 << 2
     assert layers["rd"].axes == 0b1010 and layers["rd"].op == rtx.trt.ReduceOperation.MAX
     assert layers["rd"].keep_dims is False
+    assert layers["rd_mask"].axes == 0b10 and layers["rd_mask"].keep_dims is True  # axis 1, TensorRT's meaning
+    assert tuple(layers["rd_mask"].get_output(0).shape) == (1, 1, 3, 5)
+    assert layers["nrm"].axes == 0b1100
     assert layers["gn"].axes == 0b1100 and layers["gn"].num_groups == 2
     assert layers["gn"].epsilon == pytest.approx(1e-3)
     assert (layers["lrn"].window_size, layers["lrn"].alpha, layers["lrn"].beta, layers["lrn"].k) == (3, 0.5, 0.25, 1.5)

@@ -18,13 +18,13 @@ from .registry import lowering
 
 @lowering(LayerType.NORMALIZATION)
 def lower_normalization(ctx, layer, inputs):
-    """Constants ``<name>::scale`` / ``<name>::bias``; axes as the bitmask ``sum(1 << a)``."""
+    """Constants ``<name>::scale`` / ``<name>::bias``; the layer's ``axes`` is already TensorRT's bitmask."""
     (x,) = inputs
     dtype = layer.inputs[0].dtype
     net = ctx.network
     scale = ctx.constant(layer, "scale", layer.weights["scale"].value, dtype)
     bias = ctx.constant(layer, "bias", layer.weights["bias"].value, dtype)
-    mask = sum(1 << int(a) for a in layer.axes)
+    mask = int(layer.axes)
     groups = int(layer.num_groups)
     v2 = ctx.tm.has_per_channel_group_norm(net)
     per_group = groups > 1 and not v2

@@ -30,7 +30,7 @@ import numpy as np
 
 from ...graph.dtypes import DataType
 from ...graph.enums import LayerType
-from ...layers.rnn import weight_role
+from ...layers.rnn import loop_weights, weight_role
 from .registry import lowering
 
 
@@ -76,18 +76,6 @@ class _Builder:
         return cat.get_output(0)
 
 
-def _weights(layer, k, reverse):
-    """float32 arrays w_ih (G*H, C_in), w_hh (G*H, H), b_ih, b_hh (G*H,) (zeros without bias)."""
-    w_ih = np.asarray(layer.weights[weight_role(k, reverse, "weight_ih")].value, np.float32)
-    w_hh = np.asarray(layer.weights[weight_role(k, reverse, "weight_hh")].value, np.float32)
-    if layer.has_bias:
-        b_ih, b_hh = (np.asarray(layer.weights[weight_role(k, reverse, kind)].value, np.float32)
-                      for kind in ("bias_ih", "bias_hh"))
-    else:
-        b_ih = b_hh = np.zeros(w_hh.shape[0], np.float32)
-    return w_ih, w_hh, b_ih, b_hh
-
-
 def _initial_state(b, state, index, batch, hidden, part):
     """(N, H) initial state: row ``index`` of an (L*D, N, H) tensor, or zeros."""
     if state is None:
@@ -101,13 +89,10 @@ def _direction(b, seq, k, reverse, h0, c0, trip):
     layer, trt = b.layer, b.trt
     op, hidden, time_axis = layer.op.name, layer.hidden_size, 1 if layer.batch_first else 0
     batch = layer.inputs[0].shape[0 if layer.batch_first else 1]
-    w_ih, w_hh, b_ih, b_hh = _weights(layer, k, reverse)
+    # biases folded as the reference kernel reads them (layers.rnn.loop_weights); b_hn of a
+    # linear_before_reset GRU stays inside r * (R_n h + b_hn)
+    w_ih, w_hh, input_bias, recurrent_bias = loop_weights(layer, k, reverse)
     gru_n = slice(2 * hidden, 3 * hidden)
-    input_bias, recurrent_bias = b_ih + b_hh, None
-    if op == "GRU" and layer.linear_before_reset:  # b_hn stays inside r * (R_n h + b_hn)
-        input_bias = b_ih.copy()
-        input_bias[:2 * hidden] += b_hh[:2 * hidden]
-        recurrent_bias = b_hh[gru_n]
 
     proj = b.matmul("input_projection", seq, b.const("weight_ih", w_ih.T[None]))
     proj = b.elementwise("input_bias", proj, b.const("bias", input_bias[None, None]), "SUM")

@@ -7,8 +7,8 @@ from .registry import lowering
 
 @lowering(LayerType.SOFTMAX)
 def lower_softmax(ctx, layer, inputs):
-    """The axis is always set, as the bitmask ``1 << axis`` (never TensorRT's rank-dependent default)."""
+    """``axes`` is always set, to the layer's bitmask ``1 << axis`` (never TensorRT's rank-dependent default)."""
     (x,) = inputs
     softmax = ctx.named(ctx.network.add_softmax(x), layer)
-    softmax.axes = 1 << int(layer.axis)
+    softmax.axes = int(layer.axes)
     return [softmax.get_output(0)]
