@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
-from .common import add_model_argument, load_network, positive_int
+from .common import (add_model_argument, add_param_argument, add_shape_arguments, cli_profiles, load_network,
+                     positive_int)
 
 
 def add_parser(sub) -> None:
@@ -17,6 +18,8 @@ def add_parser(sub) -> None:
     p.add_argument("--workspace", type=positive_int, default=1024,
                    help="builder workspace limit in MiB (default 1024)")
     p.add_argument("-o", "--output", required=True, help="engine file to write")
+    add_param_argument(p)
+    add_shape_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -25,8 +28,9 @@ def run(args) -> None:
     from ..tensorrt import save_engine
     from .progress import build_progress
     out = check_output_path(args.output)
-    _, net = load_network(args.model, args.weights)
+    module, net = load_network(args.model, args.weights, args.param)
+    profiles = cli_profiles(args, net, module)
     with build_progress(sys.stderr) as progress:
         save_engine(net, out, targets=tuple(args.target or ()), workspace_bytes=args.workspace << 20,
-                    progress=progress)
+                    progress=progress, profiles=profiles)
     print(f"wrote {out} ({os.path.getsize(out):,} bytes)")

@@ -31,19 +31,19 @@ def add_model_argument(parser) -> None:
     parser.add_argument("model", help="model name (e.g. yolov3-tiny) or path to a DSL .py file")
 
 
-def load_network(model: str, weights: str | None = None):
-    """Load a model module, build its network and bind ``weights`` (an HDF5 store) if given.
+def load_network(model: str, weights: str | None = None, params=()):
+    """Load a model module, build its network (with ``--param`` pairs) and bind ``weights`` if given.
 
     Returns:
         (module, Network).
     Raises:
         UnknownModelError, ModelFileError, WeightsFileError, WeightsError,
-        NetworkDefinitionError: as their sources.
+        NetworkDefinitionError, NetdslError (a bad --param): as their sources.
     """
     from ..models import load_model
     from ..weights import load_weights
     module = load_model(model)
-    net = module.build_network()
+    net = module.build_network(**model_params(module, params))
     if weights is not None:
         load_weights(net, weights)
     return module, net
@@ -51,3 +51,162 @@ def load_network(model: str, weights: str | None = None):
 
 def is_finite_number(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def add_param_argument(parser) -> None:
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a build_network() parameter of the model (repeatable; typed from its signature), "
+                             "e.g. --param height=416")
+
+
+def model_params(module, pairs) -> dict:
+    """``--param KEY=VALUE`` pairs as keyword arguments of ``module.build_network``, typed from its signature.
+
+    A parameter annotated (or defaulting to) int, float, bool or str gets that
+    type; ``int | None`` also takes ``none``; bool takes true/false/1/0/yes/no.
+
+    Raises:
+        NetdslError: a malformed pair, a key the function does not take
+            (the message lists the known ones) or a value of the wrong type.
+    """
+    import inspect
+    import typing
+
+    from ..graph.errors import NetdslError
+    signature = inspect.signature(module.build_network)
+    known = {name: p for name, p in signature.parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    out = {}
+    for pair in pairs:
+        key, eq, text = pair.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise NetdslError(f"--param {pair!r}: expected KEY=VALUE")
+        if key not in known:
+            raise NetdslError(f"--param {key}: {module.__name__}.build_network takes no parameter {key!r}; "
+                              f"known: {', '.join(known) or 'none'}")
+        out[key] = _typed(key, text.strip(), known[key], typing, NetdslError)
+    return out
+
+
+def _typed(key, text, param, typing, error):
+    import inspect
+    annotation = param.annotation
+    if isinstance(annotation, str):  # from __future__ import annotations
+        names = [a.strip() for a in annotation.split("|")]
+    else:
+        args = typing.get_args(annotation) or (annotation,)
+        names = [getattr(a, "__name__", str(a)) for a in args]
+    if annotation is inspect.Parameter.empty:
+        default = param.default
+        names = [type(default).__name__] if default not in (inspect.Parameter.empty, None) else ["str"]
+    if "None" in names and text.lower() == "none":
+        return None
+    for name in [n for n in names if n != "None"]:
+        if name == "bool":
+            lowered = text.lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            continue
+        if name in ("int", "float", "str"):
+            try:
+                return {"int": lambda t: int(t, 10), "float": float, "str": str}[name](text)
+            except ValueError:
+                continue
+    raise error(f"--param {key}={text}: expected {' or '.join(names)}")
+
+
+def parse_shapes(text: str | None, option: str) -> dict:
+    """trtexec's shape syntax ``input:1x3x416x416[,other:...]`` -> {input: (1, 3, 416, 416)}.
+
+    Raises:
+        NetdslError: malformed text, naming the option.
+    """
+    from ..graph.errors import NetdslError
+    if not text:
+        return {}
+    out = {}
+    for item in text.split(","):
+        name, colon, dims = item.strip().rpartition(":")
+        try:
+            shape = tuple(int(d, 10) for d in dims.split("x"))
+        except ValueError:
+            shape = None
+        if not colon or not name or not shape or any(d < 0 for d in shape):
+            raise NetdslError(f"{option} {item!r}: expected INPUT:DxDx... (e.g. images:1x3x416x416)")
+        out[name] = shape
+    return out
+
+
+def cli_profiles(args, network, module) -> list:
+    """The optimization profile from --shapes / --min-shapes / --opt-shapes / --max-shapes, else the model's.
+
+    Raises:
+        NetdslError: a shape option naming an unknown input, an input given in
+            some of min/opt/max but not all, or --shapes mixed with the others.
+    """
+    from ..graph.errors import NetdslError
+    fixed = parse_shapes(args.shapes, "--shapes")
+    lo, opt, hi = (parse_shapes(getattr(args, f"{k}_shapes"), f"--{k}-shapes") for k in ("min", "opt", "max"))
+    if fixed and (lo or opt or hi):
+        raise NetdslError("give either --shapes or --min-shapes/--opt-shapes/--max-shapes, not both")
+    names = [t.name for t in network.inputs]
+    for option, given in (("--shapes", fixed), ("--min-shapes", lo), ("--opt-shapes", opt), ("--max-shapes", hi)):
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise NetdslError(f"{option}: unknown input(s) {unknown}; the network's inputs are {names}")
+        for name, shape in given.items():
+            rank = len(network.tensor(name).shape)
+            if len(shape) != rank:
+                raise NetdslError(f"{option}: input {name!r} has rank {rank}, found {len(shape)} dims "
+                                  f"{'x'.join(map(str, shape))}")
+    if fixed:
+        return [{name: (shape, shape, shape) for name, shape in fixed.items()}]
+    if lo or opt or hi:
+        if not (set(lo) == set(opt) == set(hi)):
+            raise NetdslError("--min-shapes, --opt-shapes and --max-shapes must name the same inputs")
+        return [{name: (lo[name], opt[name], hi[name]) for name in lo}]
+    return list(getattr(module, "PROFILES", None) or []) if not network.is_static else []
+
+
+def add_shape_arguments(parser) -> None:
+    parser.add_argument("--shapes", help="one fixed shape per runtime input, trtexec syntax: images:1x3x416x416")
+    for k in ("min", "opt", "max"):
+        parser.add_argument(f"--{k}-shapes", help=f"optimization profile {k} shapes, trtexec syntax "
+                                                   f"(e.g. images:1x3x320x320); comma-separated for several inputs")
+
+
+def input_size(text: str | None, spec: dict, network) -> tuple[int, int]:
+    """The detector input (height, width) from ``--size`` (``608`` or ``608x416``), else ``DETECTION["input_size"]``.
+
+    Raises:
+        NetdslError: malformed text, a size that is not a positive multiple
+            of the model's ``DETECTION["stride"]``, or a size other than a
+            static network's own.
+    """
+    from ..graph.errors import NetdslError
+    from ..graph.shapes import is_static
+    if text is None:
+        size = tuple(spec["input_size"])
+    else:
+        parts = text.lower().split("x")
+        try:
+            size = tuple(int(p, 10) for p in parts)
+        except ValueError:
+            size = ()
+        if len(size) == 1:
+            size = size * 2
+        if len(size) != 2 or min(size) <= 0:
+            raise NetdslError(f"--size {text!r}: expected SIZE or HEIGHTxWIDTH in pixels, e.g. 608 or 416x608")
+    stride = spec.get("stride", 1)
+    if any(d % stride for d in size):
+        raise NetdslError(f"--size {text}: height and width must be multiples of {stride} for this model, "
+                          f"found {size[0]}x{size[1]}")
+    image = network.tensor(spec["input"])
+    fixed = tuple(image.shape[-2:])
+    if all(is_static(d) for d in fixed) and fixed != size:
+        raise NetdslError(f"--size {size[0]}x{size[1]}: this network's input is fixed at {fixed[0]}x{fixed[1]} "
+                          f"(build it with runtime dimensions to change the size)")
+    return size

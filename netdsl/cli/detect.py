@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .common import add_model_argument, load_network, probability
+from .common import add_model_argument, add_param_argument, input_size, load_network, probability
 
 
 def add_parser(sub) -> None:
@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("--nms", type=probability, default=0.45, help="NMS IoU threshold in [0, 1] (default 0.45)")
     p.add_argument("--json", action="store_true", help="print one JSON list on stdout")
     p.add_argument("--out", help="directory to write images with boxes drawn (created if missing)")
+    p.add_argument("--size", help="network input size in pixels, SIZE or HEIGHTxWIDTH (multiples of the model's "
+                                  "stride; default the model's input_size)")
+    add_param_argument(p)
     p.set_defaults(func=run)
 
 
@@ -32,7 +35,7 @@ def _runner(backend: str, net):
 def run(args) -> None:
     from ..detection import detect_from_outputs, load_image, preprocess
     from ..graph.errors import NetdslError
-    module, net = load_network(args.model, args.weights)
+    module, net = load_network(args.model, args.weights, args.param)
     spec = getattr(module, "DETECTION", None)
     if spec is None:
         raise NetdslError(f"model {args.model!r} is not a detector (it defines no DETECTION)")
@@ -41,7 +44,7 @@ def run(args) -> None:
         raise NetdslError(f"{out_dir}: output directory does not exist")
     images = [(path, load_image(path)) for path in args.images]  # every image decodes before any output
     run_net = _runner(args.backend, net)
-    height, width = spec["input_size"]
+    height, width = input_size(args.size, spec, net)
     results = []
     for path, image in images:
         outputs = run_net({spec["input"]: preprocess(image, (height, width))})

@@ -21,7 +21,7 @@ LayerType = _members("LayerType", [
     "ELEMENTWISE", "UNARY", "SHUFFLE", "CONCATENATION", "SLICE", "RESIZE", "CONSTANT",
     "IDENTITY", "CAST", "PADDING", "MATRIX_MULTIPLY", "SOFTMAX", "LRN", "REDUCE", "TOPK",
     "GATHER", "SCATTER", "SELECT", "EINSUM", "NORMALIZATION", "CUMULATIVE", "ONE_HOT",
-    "SQUEEZE", "UNSQUEEZE", "RNN",
+    "SQUEEZE", "UNSQUEEZE", "RNN", "SHAPE", "FILL",
 ])
 LayerType.__doc__ = "Kind of a layer, as ``trt.LayerType`` (RNN is netdsl's: lowered to a loop)."
 
@@ -80,3 +80,6 @@ RNNOperation.__doc__ = "Cell type of a recurrent layer, as TensorRT 8's ``trt.RN
 
 RNNDirection = _members("RNNDirection", ["UNIDIRECTION", "BIDIRECTION"])
 RNNDirection.__doc__ = "As TensorRT 8's ``trt.RNNDirection``."
+
+FillOperation = _members("FillOperation", ["LINSPACE", "RANDOM_UNIFORM", "RANDOM_NORMAL"])
+FillOperation.__doc__ = "``trt.FillOperation`` (IFillLayer); RANDOM_NORMAL needs TensorRT >= 10.0."

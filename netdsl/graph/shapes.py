@@ -218,7 +218,9 @@ class Dim:
     def __str__(self):
         parts = []
         for monomial, coeff in sorted(self.terms, key=lambda mc: not mc[0]):  # the constant last
-            body = "*".join(str(a) for a in monomial)
+            alone = len(monomial) == 1 and abs(coeff) == 1
+            body = "*".join(str(a) if alone or not (isinstance(a, _Apply) and a.op == "floordiv") else f"({a})"
+                            for a in monomial)
             if not body:
                 text = str(abs(coeff))
             elif abs(coeff) == 1:
@@ -592,8 +594,9 @@ def check_constraints(network, binding: Mapping[str, int], where: str) -> None:
     Raises:
         ShapeError: naming the layer, what must hold, the values found and ``where``.
     """
+    inputs = {t.name for t in network.inputs}
     for c in network.shape_constraints:
-        if not network.has_layer(c.layer):
+        if not network.has_layer(c.layer) and c.layer not in inputs:
             continue  # the layer's constructor failed after recording it
         try:
             ok, values = c.holds(binding)

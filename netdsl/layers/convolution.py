@@ -20,6 +20,7 @@ import itertools
 
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, PaddingMode
+from ..graph.shapes import is_static
 from ..graph.network import network_method
 from . import padding as _padding
 from ._checks import FLOAT_TYPES, as_enum, dims, fail, weights_arg
@@ -72,7 +73,7 @@ def layout_hint(type_, input, n, num_output_maps, num_groups, kernel_shape, foun
     expected = _kernel_shape_for(type_, input.shape[-n - 1], num_output_maps, num_groups, kernel_shape)
     hints = []
     last, first = input.shape[-1], input.shape[-n - 1]
-    if input.ndim == n + 2 and last != first and last % num_groups == 0:
+    if input.ndim == n + 2 and is_static(last) and last != first and last % num_groups == 0:
         if_nchw = _kernel_shape_for(type_, last, num_output_maps, num_groups, kernel_shape)
         if found == if_nchw or sorted(found) == sorted(if_nchw):
             hints.append(channels_last_hint(type_, input, n))

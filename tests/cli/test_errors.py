@@ -51,7 +51,7 @@ def test_workspace_checked_in_the_python_api_too():
     from netdsl.tensorrt import EngineBuildError, build_engine
     for bad in (0, -5, 1.5):
         with pytest.raises(EngineBuildError, match="workspace must be a positive number of bytes"):
-            build_engine(build_network(), targets=("sm86",), workspace_bytes=bad)
+            build_engine(build_network(batch=1, height=416, width=416), targets=("sm86",), workspace_bytes=bad)
 
 
 def test_output_path_that_is_a_directory_fails_before_any_work(tmp_path):
@@ -200,7 +200,7 @@ def test_ctrl_c_in_python_api_build_raises_keyboard_interrupt(monkeypatch):
     from netdsl.models.yolov3_tiny import build_network
     from netdsl.tensorrt import build_engine
     from netdsl.weights import load_weights
-    net = build_network()
+    net = build_network(batch=1, height=416, width=416)
     load_weights(net, WEIGHTS)
 
     class Reporter:

@@ -81,7 +81,8 @@ def test_no_truth_value_or_order():
 def test_names_and_text():
     n, h = dim("batch"), dim("height")
     assert (n * (h // 32) + 2).names() == {"batch", "height"}
-    assert format_shape((n, 3, h // 32 * 2, 416)) == "(batch, 3, 2*height//32, 416)"
+    assert format_shape((n, 3, h // 32 * 2, 416)) == "(batch, 3, 2*(height//32), 416)"
+    assert str(h // 32) == "height//32" and str(3 * (h // 32) * (n // 2)) == "3*(batch//2)*(height//32)"
     assert str(h - 1) == "height - 1" and str(-h + 2) == "-height + 2"
     with pytest.raises(NetworkDefinitionError):
         dim("")

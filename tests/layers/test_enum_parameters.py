@@ -61,6 +61,11 @@ TABLE = {
                                               lambda n, v: n.add_conv_batch_norm(t(n), 3, (3, 3), padding_mode=v,
                                                                                  conv_name="L"),
                                               lambda net, layer: net.layer("L").padding_mode),  # via **conv_kwargs
+    ("add_fill", "op"): (E.FillOperation, E.FillOperation.RANDOM_UNIFORM,
+                         lambda n, v: n.add_fill((2, 3), v, 0.0, 1.0, name="L"), "operation"),
+    ("add_fill", "dtype"): (DataType, DataType.INT32,
+                            lambda n, v: n.add_fill((2, 3), E.FillOperation.LINSPACE, 0, (1, 2), dtype=v, name="L"),
+                            lambda net, layer: layer.output.dtype),
     ("add_cumulative", "op"): (E.CumulativeOperation, E.CumulativeOperation.SUM,
                                lambda n, v: n.add_cumulative(t(n), 1, v, name="L"), "op"),
     ("add_deconvolution_nd", "padding_mode"): (E.PaddingMode, E.PaddingMode.CAFFE_ROUND_UP,

@@ -106,3 +106,64 @@ def test_dog_known_answer(data, netdsl_net):
     assert set(best) == {"dog", "car", "truck", "bicycle"}
     for name, conf in {"dog": 0.83, "car": 0.73, "truck": 0.58, "bicycle": 0.38}.items():
         assert abs(best[name] - conf) < 0.02, (name, best[name])
+
+
+# -- one definition, every batch and size ------------------------------------------------------------------
+
+SIZES = [(320, 320), (416, 416), (608, 608), (416, 608)]
+
+
+@pytest.fixture(scope="module")
+def static_416():
+    net = build_network(batch=1, height=416, width=416)
+    load_weights(net, WEIGHTS)
+    return net
+
+
+def test_static_form_gives_identical_outputs(data, netdsl_net, static_416):
+    assert netdsl_net.tensor("boxes").shape[0] != 1 and static_416.tensor("boxes").shape == (1, 2535, 4)
+    blob = preprocess(load_image(data / "darknet" / "images" / "dog.jpg"), (416, 416))
+    dynamic, static = execute(netdsl_net, {"images": blob}), execute(static_416, {"images": blob})
+    for key in ("boxes", "scores"):
+        np.testing.assert_array_equal(dynamic[key], static[key])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{h}x{w}" for h, w in SIZES])
+@pytest.mark.parametrize("image", IMAGES)
+def test_runtime_size_matches_opencv(image, size, data, opencv_net, netdsl_net):
+    """Raw heads within 1e-4 of OpenCV at the same blob size, and the same detections (classes, IoU >= 0.99)."""
+    height, width = size
+    picture = load_image(data / "darknet" / "images" / image)
+    blob = preprocess(picture, size)
+    ours = execute(netdsl_net, {"images": blob}, outputs=["conv15.conv", "conv22.conv", "boxes", "scores"])
+    head1, head2, rows = opencv_forward(opencv_net, blob)
+    assert ours["conv15.conv"].shape == (1, 255, height // 32, width // 32)
+    for name, theirs in (("conv15.conv", head1), ("conv22.conv", head2)):
+        assert ours[name].shape == theirs.shape
+        rel = np.abs(ours[name] - theirs).max() / np.abs(theirs).max()
+        assert rel < 1e-4, (name, rel)
+    h, w = picture.shape[:2]
+    mine = detect_from_outputs(ours["boxes"][0], ours["scores"][0], CLASS_NAMES, 0.25, 0.45, (w / width, h / height))
+    cxcy, wh = rows[:, 0:2] * (width, height), rows[:, 2:4] * (width, height)
+    boxes = np.concatenate([cxcy - wh / 2, cxcy + wh / 2], axis=1)
+    theirs = detect_from_outputs(boxes, rows[:, 5:], CLASS_NAMES, 0.25, 0.45, (w / width, h / height))
+    assert theirs and sorted(d.class_id for d in mine) == sorted(d.class_id for d in theirs)
+    for t in theirs:
+        best = max((d for d in mine if d.class_id == t.class_id), key=lambda d: iou(np.array(t.box), np.array([d.box]))[0])
+        assert iou(np.array(t.box), np.array([best.box]))[0] >= 0.99 and abs(best.confidence - t.confidence) <= 1e-3
+
+
+def test_batch_of_three_equals_three_single_runs(data, netdsl_net):
+    blobs = [preprocess(load_image(data / "darknet" / "images" / name), (416, 608)) for name in IMAGES]
+    batch = execute(netdsl_net, {"images": np.concatenate(blobs)})
+    for i, blob in enumerate(blobs):
+        single = execute(netdsl_net, {"images": blob})
+        for key in ("boxes", "scores"):
+            np.testing.assert_allclose(batch[key][i], single[key][0], rtol=1e-5, atol=1e-5)
+
+
+def test_input_size_not_a_multiple_of_32_is_refused(data, netdsl_net):
+    from netdsl.graph.errors import ExecutionError
+    blob = preprocess(load_image(data / "darknet" / "images" / "dog.jpg"), (400, 416))
+    with pytest.raises(ExecutionError, match="images: needs the input height to be a multiple of 32.*height = 400"):
+        execute(netdsl_net, {"images": blob})
