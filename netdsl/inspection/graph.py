@@ -102,9 +102,9 @@ def _layer_label(row, short: str) -> str:
         lines.append(f"<font point-size=\"9\">{_esc(attrs)}</font>")
     counts = []
     if row.parameters:
-        counts.append(f"{row.parameters:,} params")
+        counts.append(f"{row.parameters:,} param" + ("s" if row.parameters != 1 else ""))
     if row.constants:
-        counts.append(f"{row.constants:,} constants")
+        counts.append(f"{row.constants:,} constant" + ("s" if row.constants != 1 else ""))
     if row.flops:
         counts.append(format_flops(row.flops))
     if counts:
