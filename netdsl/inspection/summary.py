@@ -68,7 +68,7 @@ def summarize(net) -> NetworkSummary:
 
 def format_flops(flops: int) -> str:
     """``5570672640`` -> ``"5.57 GFLOPs"`` (3 significant digits, SI prefixes up to T)."""
-    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if flops >= scale:
             return f"{flops / scale:.3g} {prefix}FLOPs"
     return f"{flops} FLOPs"

@@ -79,7 +79,7 @@ def test_weights_of_a_fully_connected_model_file(tmp_path):
     assert _lines(result.stdout, "const   ") == ["const   offset.weights [1, 7, 1, 1] FLOAT"]
     assert "layer   fc.matmul MATRIX_MULTIPLY -> fc.matmul [2, 7] FLOAT params=0 flops=1680" in result.stdout
     assert "layer   fc.kernel CONSTANT -> fc.kernel [7, 60] FLOAT params=420 flops=0" in result.stdout
-    assert result.stdout.splitlines()[-1] == "total   8 layers, 427 parameters, 7 constants, 1.71 KFLOPs (1,708 FLOPs)"
+    assert result.stdout.splitlines()[-1] == "total   8 layers, 427 parameters, 7 constants, 1.71 kFLOPs (1,708 FLOPs)"
 
 
 def test_json():

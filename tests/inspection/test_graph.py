@@ -125,3 +125,13 @@ def test_unknown_format_and_bad_path():
         graph_format("net.pdf")
     with pytest.raises(OutputPathError, match="does not exist"):
         check_graph_output("/no/such/dir/net.svg")
+
+
+def test_missing_graphviz_package_says_which_extra(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz -> ImportError
+    for name in ("net.dot", "net.svg"):
+        with pytest.raises(GraphError, match=r"net\.(dot|svg): drawing a graph needs the graphviz Python package: "
+                                             r"pip install 'netdsl\[graph\]'"):
+            check_graph_output(tmp_path / name)
+    assert not any(tmp_path.iterdir())
