@@ -41,6 +41,12 @@ def _same(values) -> str:
     return str(values[0]) if len(set(values)) == 1 else _dims(values)
 
 
+def _axes(axes) -> str:
+    """``(2,)`` -> ``"axis 2"``; ``(2, 3)`` -> ``"axes 2, 3"``."""
+    axes = tuple(axes)
+    return f"axis {axes[0]}" if len(axes) == 1 else "axes " + ", ".join(map(str, axes))
+
+
 def _padding(pre, post) -> str:
     pre, post = tuple(pre), tuple(post)
     if pre == post:
@@ -112,11 +118,11 @@ def key_attributes(layer) -> str:
     if kind == "MATRIX_MULTIPLY":
         return f"{a['op0'].name} × {a['op1'].name}"
     if kind == "REDUCE":
-        return f"{a['op'].name} axes {tuple(a['axes'])}" + (" keep" if a["keep_dims"] else "")
+        return f"{a['op'].name} {_axes(a['axes'])}" + (" keep" if a["keep_dims"] else "")
     if kind == "TOPK":
         return f"{a['op'].name} k={a['k']} axis {a['axis']}"
     if kind == "NORMALIZATION":
-        text = f"axes {tuple(a['axes'])} eps {a['epsilon']:g}"
+        text = f"{_axes(a['axes'])} eps {a['epsilon']:g}"
         return text + (f" groups {a['num_groups']}" if a["num_groups"] > 1 else "")
     if kind == "LRN":
         return f"window {a['window_size']} alpha={a['alpha']:g} beta={a['beta']:g} k={a['k']:g}"
@@ -127,7 +133,7 @@ def key_attributes(layer) -> str:
     if kind == "PADDING":
         return f"pad {_padding(a['pre_padding_nd'], a['post_padding_nd'])}"
     if kind in ("SQUEEZE", "UNSQUEEZE"):
-        return f"axes {tuple(a['axes'])}"
+        return _axes(a["axes"])
     if kind == "RNN":
         return (f"{a['op'].name} {a['num_layers']} layer(s) hidden {a['hidden_size']}"
                 + (" bidirectional" if a["num_directions"] == 2 else ""))

@@ -189,23 +189,26 @@ def to_dot(summary: NetworkSummary) -> str:
     return g.source
 
 
-def render(source: str, fmt: str) -> bytes:
+def render(source: str, fmt: str, path=None) -> bytes:
     """Render DOT ``source`` as ``fmt`` (``svg``, ``png``; ``dot`` returns the source as UTF-8).
 
+    Args:
+        path: the output file, named in error messages.
     Raises:
         GraphError: ``dot`` missing or failing (its first error line).
     """
     if fmt == "dot":
         return source.encode("utf-8")
     import graphviz
+    where = f"{os.fspath(path)}: " if path is not None else ""
     try:
         return graphviz.Source(source).pipe(format=fmt)
     except graphviz.ExecutableNotFound:
-        raise GraphError(f"rendering .{fmt} needs Graphviz's dot executable, which is not on PATH: install it "
-                         f"(apt install graphviz), or write .dot, which needs nothing") from None
+        raise GraphError(f"{where}rendering .{fmt} needs Graphviz's dot executable, which is not on PATH: install "
+                         f"it (apt install graphviz), or write .dot, which needs nothing") from None
     except subprocess.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise GraphError(f"Graphviz's dot failed to render .{fmt}: {detail[0] if detail else exc}") from None
+        raise GraphError(f"{where}Graphviz's dot failed to render .{fmt}: {detail[0] if detail else exc}") from None
 
 
 def write_graph(summary: NetworkSummary, path) -> int:
@@ -215,7 +218,7 @@ def write_graph(summary: NetworkSummary, path) -> int:
         OutputPathError, GraphError: as :func:`check_graph_output` and :func:`render`.
     """
     fmt = check_graph_output(path)
-    data = render(to_dot(summary), fmt)
+    data = render(to_dot(summary), fmt, path)
     with atomic_output(path) as tmp:
         with open(tmp, "xb") as f:
             f.write(data)

@@ -135,3 +135,68 @@ def test_missing_graphviz_package_says_which_extra(tmp_path, monkeypatch):
                                              r"pip install 'netdsl\[graph\]'"):
             check_graph_output(tmp_path / name)
     assert not any(tmp_path.iterdir())
+
+
+def every_layer_type_net():
+    """A network with at least one layer of every LayerType."""
+    import numpy as np
+    from netdsl import ElementWiseOperation, InterpolationMode, PoolingType, UnaryOperation
+    from netdsl.graph.enums import (CumulativeOperation, GatherMode, MatrixOperation, ReduceOperation, RNNOperation,
+                                    ScaleMode, ScatterMode, TopKOperation)
+    net = Network("all")
+    x = net.add_input("x", DataType.FLOAT, (1, 4, 6, 6))
+    c = net.add_convolution_nd(x, 4, (3, 3), padding_nd=1, num_groups=2, dilation_nd=1, name="conv").output
+    d = net.add_deconvolution_nd(c, 4, (2, 2), stride_nd=2, name="deconv").output
+    p = net.add_pooling_nd(d, PoolingType.AVERAGE, (2, 2), stride_nd=2, name="pool").output
+    a = net.add_activation(p, ActivationType.ELU, alpha=1.0, name="elu").output
+    a = net.add_parametric_relu(a, name="prelu").output
+    a = net.add_scale(a, ScaleMode.CHANNEL, shift=True, name="scale").output
+    a = net.add_elementwise(a, x, ElementWiseOperation.SUM, name="add").output
+    a = net.add_unary(a, UnaryOperation.ABS, name="abs").output
+    cond = net.add_elementwise(a, x, ElementWiseOperation.GREATER, name="gt").output
+    a = net.add_select(cond, a, x, name="select").output
+    a = net.add_cast(net.add_identity(a, name="id").output, DataType.FLOAT, name="cast").output
+    a = net.add_concatenation([a, x], axis=1, name="cat").output
+    a = net.add_slice(a, (0, 0, 0, 0), (1, 4, 6, 6), (1, 1, 1, 1), name="slice").output
+    a = net.add_padding_nd(a, (1, 1), (0, 0), name="pad").output
+    a = net.add_resize(a, shape=(1, 4, 6, 6), resize_mode=InterpolationMode.LINEAR, name="resize").output
+    a = net.add_softmax(a, axes=1, name="softmax").output
+    a = net.add_lrn(a, 3, 1e-4, 0.75, 1.0, name="lrn").output
+    a = net.add_normalization(a, None, None, (2, 3), name="norm").output
+    a = net.add_cumulative(a, 3, CumulativeOperation.SUM, name="cumsum").output
+    r = net.add_reduce(a, ReduceOperation.AVG, (2, 3), False, name="mean").output  # (1, 4)
+    net.add_topk(a, TopKOperation.MAX, 2, 1 << 3, name="topk")
+    m = net.add_matrix_multiply(r, MatrixOperation.NONE, net.add_constant((4, 3), np.ones((4, 3), np.float32),
+                                                                          name="w").output, MatrixOperation.NONE,
+                                name="mm").output  # (1, 3)
+    e = net.add_einsum([m, m], "ij,ij->i", name="einsum").output
+    s = net.add_shuffle(a, reshape_dims=(1, 4, 36), name="flat").output
+    s = net.add_squeeze(net.add_unsqueeze(s, (0,), name="unsq").output, (0,), name="sq").output
+    idx = net.add_constant((2,), np.array([0, 1], np.int32), name="idx").output
+    g = net.add_gather(s, idx, 1, mode=GatherMode.DEFAULT, name="gather").output
+    sc = net.add_scatter(x, net.add_constant((1, 4, 6, 6), np.zeros((1, 4, 6, 6), np.int32), name="eidx").output, x,
+                         ScatterMode.ELEMENT, axis=1, name="scatter").output
+    oh = net.add_one_hot(idx, net.add_constant((2,), np.array([0, 1], np.float32), name="onoff").output, 3, -1,
+                         name="onehot").output
+    seq = net.add_rnn(s, 1, 5, RNNOperation.GRU, name="gru").get_output(0)
+    for t in (e, g, sc, oh, seq):
+        net.mark_output(t)
+    return net
+
+
+def test_every_layer_type_is_drawn_with_its_attributes():
+    from netdsl import LayerType
+    from netdsl.inspection.attributes import json_attributes, key_attributes
+    net = every_layer_type_net()
+    assert {layer.type for layer in net.layers} == set(LayerType)
+    dot = to_dot(summarize(net))
+    for i, layer in enumerate(net.layers):
+        assert re.search(rf"^\s*layer{i} \[label=<<b>{layer.name}</b>  <font color=\"#424242\">{layer.type.name}<",
+                         dot, flags=re.M), layer.name
+        json_attributes(layer)
+    assert key_attributes(net.layer("conv")) == "4 maps 3×3, stride 1, pad 1, groups 2"
+    assert key_attributes(net.layer("pool")) == "AVERAGE 2×2, stride 2"
+    assert key_attributes(net.layer("elu")) == "ELU alpha=1"
+    assert key_attributes(net.layer("mean")) == "AVG axes 2, 3"
+    assert key_attributes(net.layer("einsum")) == "ij,ij->i"
+    assert key_attributes(net.layer("gru")) == "GRU 1 layer(s) hidden 5"
