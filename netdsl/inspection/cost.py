@@ -66,7 +66,9 @@ def layer_flops(layer, inputs: Sequence[Shape] | None = None, outputs: Sequence[
         inputs, outputs: the shapes to evaluate with (default: the layer's
             tensors' static shapes), one per input / output tensor.
     Returns:
-        FLOPs as a Python int (exact, no overflow).
+        FLOPs as a Python int (exact, no overflow); if the shapes hold
+        runtime (symbolic) dimensions, the expression in them the rule
+        computes, as those dimensions' own arithmetic gives it.
     Raises:
         CostModelError: no rule for ``layer.type``.
     """
@@ -78,7 +80,17 @@ def layer_flops(layer, inputs: Sequence[Shape] | None = None, outputs: Sequence[
         inputs = [t.shape for t in layer.inputs]
     if outputs is None:
         outputs = [t.shape for t in layer.outputs]
-    return int(fn(tuple(map(tuple, inputs)), tuple(map(tuple, outputs)), layer.attrs, layer.weights))
+    return exact(fn(tuple(map(tuple, inputs)), tuple(map(tuple, outputs)), layer.attrs, layer.weights))
+
+
+def exact(value):
+    """``value`` as a Python int when it has one; a symbolic expression (runtime dims) is returned as is."""
+    if isinstance(value, int):
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _numel(shape) -> int:

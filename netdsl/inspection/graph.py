@@ -105,7 +105,7 @@ def _layer_label(row, short: str) -> str:
         counts.append(f"{row.parameters:,} param" + ("s" if row.parameters != 1 else ""))
     if row.constants:
         counts.append(f"{row.constants:,} constant" + ("s" if row.constants != 1 else ""))
-    if row.flops:
+    if not (isinstance(row.flops, int) and row.flops == 0):
         counts.append(format_flops(row.flops))
     if counts:
         lines.append(f"<font point-size=\"8\" color=\"#616161\">{_esc(', '.join(counts))}</font>")

@@ -28,10 +28,22 @@ def _tensor(t) -> str:
     return f"{t.name} {list(t.shape)} {t.dtype.name}"
 
 
+def _count(n) -> str:
+    """``1234`` -> ``"1,234"``; a symbolic count as its expression."""
+    return f"{n:,}" if isinstance(n, int) else str(n)
+
+
+def _number(n):
+    """An int as is for JSON; a symbolic count as its expression's text."""
+    return n if isinstance(n, int) else str(n)
+
+
 def totals_line(summary: NetworkSummary) -> str:
     """``total   <layers> layers, <parameters> parameters, <constants> constants, <x.xx GFLOPs> (<n> FLOPs)``."""
-    return (f"total   {_plural(len(summary.layers), 'layer')}, {summary.parameters:,} parameters, "
-            f"{summary.constant_elements:,} constants, {format_flops(summary.flops)} ({summary.flops:,} FLOPs)")
+    flops = (format_flops(summary.flops) + f" ({summary.flops:,} FLOPs)" if isinstance(summary.flops, int)
+             else format_flops(summary.flops))
+    return (f"total   {_plural(len(summary.layers), 'layer')}, {_count(summary.parameters)} parameters, "
+            f"{_count(summary.constant_elements)} constants, {flops}")
 
 
 def text_lines(summary: NetworkSummary, weights: bool = False) -> list:
@@ -72,7 +84,8 @@ def to_json(summary: NetworkSummary) -> dict:
         "outputs", "attributes", "parameters", "constants", "flops"}``; ``weights`` (what the weight
         file must supply) and ``constants`` as ``{"name", "shape", "dtype", "elements"}`` in
         declaration order; ``totals`` ``{"layers", "parameters", "constants", "flops"}``.
-        Parameters and constants are element counts, flops FLOPs (multiply-add = 2).
+        Parameters and constants are element counts, flops FLOPs (multiply-add = 2): ints, or for
+        runtime dimensions the expression's text.
     """
     net = summary.network
     return {
@@ -81,10 +94,10 @@ def to_json(summary: NetworkSummary) -> dict:
         "layers": [{"name": row.name, "type": row.layer.type.name, "inputs": [t.name for t in row.layer.inputs],
                     "outputs": [_tensor_json(t) for t in row.layer.outputs],
                     "attributes": json_attributes(row.layer), "parameters": row.parameters,
-                    "constants": row.constants, "flops": row.flops} for row in summary.layers],
+                    "constants": row.constants, "flops": _number(row.flops)} for row in summary.layers],
         "outputs": [_tensor_json(t) for t in net.outputs],
         "weights": [_weights_json(w) for w in summary.weights],
         "constants": [_weights_json(w) for w in summary.constants],
         "totals": {"layers": len(summary.layers), "parameters": summary.parameters,
-                   "constants": summary.constant_elements, "flops": summary.flops},
+                   "constants": summary.constant_elements, "flops": _number(summary.flops)},
     }

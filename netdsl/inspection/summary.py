@@ -15,7 +15,8 @@ class LayerSummary:
         layer: the netdsl Layer (name, type, inputs, outputs, attrs).
         parameters: weight-file elements first used by this layer.
         constants: constant elements first used by this layer.
-        flops: FLOPs of the layer (multiply-add = 2; ``netdsl.inspection.cost``).
+        flops: FLOPs of the layer (multiply-add = 2; ``netdsl.inspection.cost``): an int,
+            or an expression in the runtime dimensions of the layer's shapes.
     """
 
     layer: object
@@ -67,7 +68,12 @@ def summarize(net) -> NetworkSummary:
 
 
 def format_flops(flops: int) -> str:
-    """``5570672640`` -> ``"5.57 GFLOPs"`` (3 significant digits, SI prefixes up to T)."""
+    """``5570672640`` -> ``"5.57 GFLOPs"`` (3 significant digits, SI prefixes up to T).
+
+    A symbolic count (runtime dimensions) is printed as its expression: ``"1728*N FLOPs"``.
+    """
+    if not isinstance(flops, int):
+        return f"{flops} FLOPs"
     for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if flops >= scale:
             return f"{flops / scale:.3g} {prefix}FLOPs"

@@ -282,3 +282,16 @@ def test_rules_take_shapes_not_tensors():
     net, x = _net((1, 3, 8, 8))
     conv = net.add_convolution_nd(x, 4, (3, 3), bias=False, padding_nd=1, name="c")
     assert layer_flops(conv, inputs=[(2, 3, 16, 16)], outputs=[(2, 4, 16, 16)]) == 2 * 2 * 4 * 3 * 9 * 16 * 16
+
+
+def test_rules_evaluate_symbolic_dims():
+    """With a runtime batch dim (a sympy symbol standing in for one) a rule gives the expression in it."""
+    import sympy
+    n = sympy.Symbol("N", positive=True, integer=True)
+    net, x = _net((1, 3, 8, 8))
+    conv = net.add_convolution_nd(x, 4, (3, 3), padding_nd=1, name="c")
+    flops = layer_flops(conv, inputs=[(n, 3, 8, 8)], outputs=[(n, 4, 8, 8)])
+    assert sympy.simplify(flops - (2 * 4 * 3 * 9 * 64 + 4 * 64) * n) == 0
+    assert layer_flops(conv, inputs=[(n, 3, 8, 8)], outputs=[(n, 4, 8, 8)]) != 0
+    assert layer_flops(conv) == 2 * 4 * 3 * 9 * 64 + 4 * 64  # static shapes: a plain int
+    assert type(layer_flops(conv)) is int

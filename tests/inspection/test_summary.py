@@ -9,3 +9,8 @@ def test_format_flops():
     assert format_flops(1_708) == "1.71 kFLOPs"
     assert format_flops(999) == "999 FLOPs" and format_flops(0) == "0 FLOPs"
     assert format_flops(2_500_000_000_000) == "2.5 TFLOPs"
+
+
+def test_format_symbolic_flops():
+    import sympy
+    assert format_flops(1728 * sympy.Symbol("N")) == "1728*N FLOPs"
