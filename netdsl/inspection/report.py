@@ -24,8 +24,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+def _dims(shape) -> str:
+    """``[1, 3, 416, 416]``; a runtime dimension as its name or expression (``[N, 3, 416, 416]``)."""
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
 def _tensor(t) -> str:
-    return f"{t.name} {list(t.shape)} {t.dtype.name}"
+    return f"{t.name} {_dims(t.shape)} {t.dtype.name}"
 
 
 def _count(n) -> str:
@@ -58,14 +63,14 @@ def text_lines(summary: NetworkSummary, weights: bool = False) -> list:
         lines.append(f"layer   {row.name} {row.layer.type.name} -> {outs} {counts} flops={row.flops}")
     lines += [f"output  {_tensor(t)}" for t in net.outputs]
     if weights:
-        lines += [f"weights {w.name} {list(w.shape)} {w.dtype.name}" for w in summary.weights]
-        lines += [f"const   {w.name} {list(w.shape)} {w.dtype.name}" for w in summary.constants]
+        lines += [f"weights {w.name} {_dims(w.shape)} {w.dtype.name}" for w in summary.weights]
+        lines += [f"const   {w.name} {_dims(w.shape)} {w.dtype.name}" for w in summary.constants]
     lines.append(totals_line(summary))
     return lines
 
 
 def _tensor_json(t) -> dict:
-    return {"name": t.name, "shape": list(t.shape), "dtype": t.dtype.name}
+    return {"name": t.name, "shape": [_number(d) for d in t.shape], "dtype": t.dtype.name}
 
 
 def _weights_json(w) -> dict:
