@@ -52,4 +52,8 @@ def add_concatenation(self, inputs, *, axis: int, name=None):
                                                 f"{axis} must be equal)")
     shape = list(first.shape)
     shape[axis] = sum((t.shape[axis] for t in inputs), 0)
-    return self.append_layer(LayerType.CONCATENATION, name, inputs, [(tuple(shape), first.dtype)], dict(axis=axis))
+    value = None
+    if first.ndim == 1 and all(t.shape_value is not None for t in inputs):  # concatenated shape tensors
+        value = tuple(v for t in inputs for v in t.shape_value)
+    return self.append_layer(LayerType.CONCATENATION, name, inputs, [(tuple(shape), first.dtype)], dict(axis=axis),
+                             shape_values=[value])

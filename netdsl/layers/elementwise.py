@@ -34,7 +34,7 @@ from __future__ import annotations
 from ..graph.dtypes import DataType
 from ..graph.enums import ElementWiseOperation, LayerType, UnaryOperation
 from ..graph.network import network_method
-from ..graph.shapes import broadcast_dim, format_shape, is_static
+from ..graph.shapes import broadcast_dim, dmax, dmin, floor_div, format_shape, is_static
 from ._checks import FLOAT_TYPES, as_enum, check_dtype, fail
 
 INTEGER_TYPES = (DataType.INT32, DataType.INT64)
@@ -97,7 +97,29 @@ def add_elementwise(self, input1, input2, op: ElementWiseOperation, *, name=None
     check_dtype(name, input1, ELEMENTWISE_TYPES[op.name], what=f"{op.name} input")
     shape = broadcast_shape(self, name, input1, input2)
     dtype = DataType.BOOL if op.name in COMPARISONS else input1.dtype
-    return self.append_layer(LayerType.ELEMENTWISE, name, [input1, input2], [(shape, dtype)], dict(op=op))
+    value = _shape_value(op, input1, input2, shape)
+    return self.append_layer(LayerType.ELEMENTWISE, name, [input1, input2], [(shape, dtype)], dict(op=op),
+                             shape_values=[value])
+
+
+_SHAPE_OPS = {"SUM": lambda a, b: a + b, "SUB": lambda a, b: a - b, "PROD": lambda a, b: a * b,
+              "FLOOR_DIV": floor_div, "MAX": dmax, "MIN": dmin}
+
+
+def _shape_value(op, a, b, shape):
+    """Shape-tensor arithmetic: the value of SUM/SUB/PROD/FLOOR_DIV/MAX/MIN of two 0-D/1-D integer shape
+    tensors whose values are known (a length-1 operand broadcasts), else None."""
+    if a.shape_value is None or b.shape_value is None or op.name not in _SHAPE_OPS or len(shape) > 1:
+        return None
+    n = shape[0] if shape else 1
+    if not is_static(n):
+        return None
+    va = a.shape_value * n if len(a.shape_value) == 1 else a.shape_value
+    vb = b.shape_value * n if len(b.shape_value) == 1 else b.shape_value
+    try:
+        return tuple(_SHAPE_OPS[op.name](x, y) for x, y in zip(va, vb))
+    except ZeroDivisionError:
+        return None
 
 
 @network_method

@@ -35,6 +35,7 @@ from ..graph.enums import (InterpolationMode, LayerType, ResizeCoordinateTransfo
 from ..graph.network import network_method
 from ..graph.shapes import format_shape, is_static, require_at_least
 from ._checks import FLOAT_TYPES, as_enum, check_dtype, dims, fail
+from ._shape_inputs import is_shape_tensor_arg, shape_tensor_dims
 
 # Innermost dims each mode can resize (IResizeLayer: NEAREST up to 8-D,
 # LINEAR 1-D to 3-D, CUBIC 2-D).
@@ -98,14 +99,19 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
             (no effect on NEAREST and LINEAR, which read inside the input).
     Returns:
         Layer with one output of the input's dtype. Attributes ``shape``
-        (output dims), ``scales`` (as given, or None) and the modes above.
+        (output dims), ``scales`` (as given, or None), ``shape_from_input``
+        and the modes above. ``shape`` may also be a 1-D INT32/INT64 shape
+        tensor computed in the network (TensorRT's input 1).
     Raises:
         NetworkDefinitionError: an unknown enum value, not exactly one of shape/scales, wrong
             length, non-positive or non-finite scales, an empty output dim,
             an unsupported dtype, an empty input dim, a LINEAR/CUBIC resize
             of an outer dim, or a non-finite cubic_coeff.
     """
-    name = self.begin_layer(LayerType.RESIZE, name, [input])
+    shape_tensor = shape if is_shape_tensor_arg(shape) else None
+    name = self.begin_layer(LayerType.RESIZE, name, [input] + ([shape_tensor] if shape_tensor is not None else []))
+    if shape_tensor is not None:
+        shape = shape_tensor_dims(name, shape_tensor, "shape", input.ndim)
     mode = as_enum(name, InterpolationMode, resize_mode, "resize_mode")
     transformation = as_enum(name, ResizeCoordinateTransformation, coordinate_transformation,
                              "coordinate_transformation")
@@ -123,8 +129,9 @@ def add_resize(self, input, *, shape=None, scales=None, resize_mode: Interpolati
                    f"resizes dim {resized[0]}")
     if not math.isfinite(float(cubic_coeff)):
         fail(name, f"cubic_coeff must be finite, found {cubic_coeff}")
-    attrs = dict(shape=out, scales=scales, resize_mode=mode,
+    attrs = dict(shape=out, scales=scales, shape_from_input=shape_tensor is not None, resize_mode=mode,
                  coordinate_transformation=transformation, nearest_rounding=rounding,
                  selector_for_single_pixel=selector,
                  cubic_coeff=float(cubic_coeff), exclude_outside=bool(exclude_outside))
-    return self.append_layer(LayerType.RESIZE, name, [input], [(out, input.dtype)], attrs)
+    inputs = [input] + ([shape_tensor] if shape_tensor is not None else [])
+    return self.append_layer(LayerType.RESIZE, name, inputs, [(out, input.dtype)], attrs)

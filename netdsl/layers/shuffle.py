@@ -19,6 +19,7 @@ from ..graph.network import network_method
 from ..graph.shapes import (Dim, exact_div, format_shape, is_static, normalize_dim, prod, require,
                             require_equal)
 from ._checks import fail
+from ._shape_inputs import is_shape_tensor_arg, shape_tensor_dims
 
 
 def check_not_uint8(layer: str, tensor) -> None:
@@ -111,7 +112,10 @@ def add_shuffle(self, input, *, first_transpose=None, reshape_dims=None, second_
             in.dims[perm[i]]`` (None: identity).
         reshape_dims: new dims (None: no reshape); 0 copies the dim at that
             index of the transposed tensor when ``zero_is_placeholder``, else
-            it is a zero-size dim; one -1 is inferred.
+            it is a zero-size dim; one -1 is inferred. Ints, runtime Dims
+            (``x.shape[0] * 3``), or a 1-D INT32/INT64 shape tensor computed
+            in the network (TensorRT's second input; see
+            ``netdsl.layers._shape_inputs``).
         second_transpose: permutation of the reshaped dims (None: identity).
         zero_is_placeholder: meaning of 0 in ``reshape_dims`` (TensorRT's
             default True).
@@ -124,17 +128,24 @@ def add_shuffle(self, input, *, first_transpose=None, reshape_dims=None, second_
         NetworkDefinitionError: a UINT8 input, an invalid permutation, or
             bad reshape dims (see :func:`resolve_reshape_dims`).
     """
-    name = self.begin_layer(LayerType.SHUFFLE, name, [input])
+    dims_tensor = reshape_dims if is_shape_tensor_arg(reshape_dims) else None
+    name = self.begin_layer(LayerType.SHUFFLE, name, [input] + ([dims_tensor] if dims_tensor is not None else []))
     check_not_uint8(name, input)
     shape, first = _permutation(name, input.shape, range(input.ndim) if first_transpose is None else first_transpose,
                                 "first_transpose")
+    if dims_tensor is not None:
+        reshape_dims = shape_tensor_dims(name, dims_tensor, "reshape_dims")
     resolved = None
     if reshape_dims is not None:
-        resolved = resolve_reshape_dims(self, name, shape, reshape_dims, zero_is_placeholder)
+        if dims_tensor is not None and dims_tensor.shape_value is None:
+            resolved = reshape_dims  # values known only at run time: fresh runtime dims, resolved by the kernel
+        else:
+            resolved = resolve_reshape_dims(self, name, shape, reshape_dims, zero_is_placeholder)
         shape = resolved
     shape, second = _permutation(name, shape, range(len(shape)) if second_transpose is None else second_transpose,
                                  "second_transpose")
     attrs = dict(first_transpose=first, second_transpose=second, zero_is_placeholder=bool(zero_is_placeholder),
                  reshape_dims=None if reshape_dims is None else tuple(normalize_dim(d) for d in reshape_dims),
-                 resolved_dims=resolved)
-    return self.append_layer(LayerType.SHUFFLE, name, [input], [(shape, input.dtype)], attrs)
+                 resolved_dims=resolved, dims_from_input=dims_tensor is not None)
+    inputs = [input] + ([dims_tensor] if dims_tensor is not None else [])
+    return self.append_layer(LayerType.SHUFFLE, name, inputs, [(shape, input.dtype)], attrs)

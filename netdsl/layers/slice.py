@@ -24,6 +24,7 @@ from ..graph.enums import LayerType, SampleMode
 from ..graph.network import network_method
 from ..graph.shapes import format_shape, is_static, is_static_shape, require, require_at_least
 from ._checks import as_enum, dims, fail
+from ._shape_inputs import is_shape_tensor_arg, shape_tensor_dims
 from .shuffle import check_not_uint8
 
 
@@ -55,24 +56,34 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
             STRICT_BOUNDS); an int applies to every dim.
         shape: output dims (>= 0), one per input dim.
         stride: step per dim (any int, 0 repeats ``start``).
+            Each of start, shape and stride may hold runtime Dims, or be a
+            1-D INT32/INT64 shape tensor computed in the network (TensorRT's
+            inputs 1, 2, 3; ``netdsl.layers._shape_inputs``).
         mode: SampleMode (or its name) for out-of-bounds coordinates.
         fill_value: the value of out-of-bounds elements in FILL mode (else
             unused); for an integer input an integer in its range, for BOOL
             0 or 1.
     Returns:
         Layer with one output of ``shape`` and the input's dtype. Attributes
-        ``start``, ``shape``, ``stride`` (tuples), ``mode``, ``fill_value``.
+        ``start``, ``shape``, ``stride`` (tuples), ``mode``, ``fill_value``,
+        ``tensor_args`` (names of the parameters given as tensors, which
+        follow the input in ``layer.inputs``). Slicing a shape tensor whose
+        value is known gives a shape tensor with the sliced value.
     Raises:
         NetworkDefinitionError: an unknown mode, a UINT8 input, start/shape/stride of the
             wrong length, a negative output dim, a STRICT_BOUNDS read outside
             the input (naming the dim), a zero-size input dim read outside
             FILL mode, or a fill value the input's dtype cannot hold.
     """
-    name = self.begin_layer(LayerType.SLICE, name, [input])
+    given = {"start": start, "shape": shape, "stride": stride}
+    given_tensors = dict(given)
+    tensor_args = tuple(k for k, v in given.items() if is_shape_tensor_arg(v))
+    name = self.begin_layer(LayerType.SLICE, name, [input] + [given[k] for k in tensor_args])
     check_not_uint8(name, input)
     n = input.ndim
-    start, shape, stride = (dims(v, n, w, name, runtime=True)
-                            for v, w in ((start, "start"), (shape, "shape"), (stride, "stride")))
+    for k in tensor_args:
+        given[k] = shape_tensor_dims(name, given[k], k, n)
+    start, shape, stride = (dims(given[w], n, w, name, runtime=True) for w in ("start", "shape", "stride"))
     if any(is_static(s) and s < 0 for s in shape):
         fail(name, f"shape must be non-negative, found {format_shape(shape)}")
     mode = as_enum(name, SampleMode, mode, "mode")
@@ -98,5 +109,10 @@ def add_slice(self, input, start, shape, stride, *, mode: SampleMode = SampleMod
             fail(name, f"dimension {i} of input {input.name!r} {input.shape} is empty: only SampleMode.FILL "
                        f"can read it, found {mode.name}")
     fill_value = _fill_value(name, fill_value, input) if mode is SampleMode.FILL else fill_value
-    attrs = dict(start=start, shape=shape, stride=stride, mode=mode, fill_value=fill_value)
-    return self.append_layer(LayerType.SLICE, name, [input], [(shape, input.dtype)], attrs)
+    attrs = dict(start=start, shape=shape, stride=stride, mode=mode, fill_value=fill_value, tensor_args=tensor_args)
+    value = None
+    if input.shape_value is not None and n == 1 and is_static_shape((*start, *shape, *stride)) \
+            and mode is SampleMode.STRICT_BOUNDS:
+        value = tuple(input.shape_value[start[0] + i * stride[0]] for i in range(shape[0]))
+    inputs = [input] + [t for t in (given_tensors[k] for k in tensor_args)] if tensor_args else [input]
+    return self.append_layer(LayerType.SLICE, name, inputs, [(shape, input.dtype)], attrs, shape_values=[value])

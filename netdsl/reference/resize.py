@@ -104,10 +104,14 @@ def interpolation_matrix(coords, in_len, mode, cubic_coeff=-0.75, exclude_outsid
 
 
 @kernel(LayerType.RESIZE)
-def resize(layer, x):
-    """``x`` of the input's shape -> array of ``layer.shape`` (float32 for LINEAR/CUBIC)."""
+def resize(layer, x, shape=None):
+    """``x`` of the input's shape -> array of ``layer.shape`` (float32 for LINEAR/CUBIC).
+
+    ``shape``: the output dims when they come from a shape-tensor input.
+    """
     mode = layer.resize_mode.name
-    for axis, (n_in, n_out) in enumerate(zip(x.shape, layer.shape)):
+    out_shape = tuple(int(d) for d in shape) if shape is not None else layer.shape
+    for axis, (n_in, n_out) in enumerate(zip(x.shape, out_shape)):
         if n_in == n_out:
             continue  # every coordinate transformation maps o -> o
         num, den = coordinate_fractions(n_out, n_in, layer.coordinate_transformation.name,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph.enums import LayerType
+from ..graph.errors import ExecutionError
 from .registry import kernel
 
 
@@ -43,14 +44,29 @@ def source_indices(start: int, size: int, stride: int, extent: int, mode: str):
 
 
 @kernel(LayerType.SLICE)
-def slice_(layer, x):
-    """``x`` of the input's shape -> array of ``layer.shape``, same dtype."""
+def slice_(layer, x, *tensors):
+    """``x`` of the input's shape -> array of the slice's shape, same dtype.
+
+    ``tensors``: the values of the parameters given as shape tensors
+    (``layer.tensor_args`` names them, in order).
+    """
     mode = layer.mode.name
-    if any(d == 0 and n for d, n in zip(x.shape, layer.shape)):  # FILL reading an empty dim
-        return np.full(layer.shape, layer.fill_value, dtype=x.dtype)
+    params = {"start": layer.start, "shape": layer.shape, "stride": layer.stride}
+    for name, value in zip(layer.tensor_args, tensors):
+        params[name] = tuple(int(v) for v in value)
+    start, shape, stride = params["start"], params["shape"], params["stride"]
+    if tensors:
+        for axis, (b, n, s, d) in enumerate(zip(start, shape, stride, x.shape)):
+            if n < 0:
+                raise ExecutionError(f"{layer.name}: slice size {shape} has a negative dimension")
+            if mode == "STRICT_BOUNDS" and n and not (0 <= b < d and 0 <= b + (n - 1) * s < d):
+                raise ExecutionError(f"{layer.name}: dimension {axis}: start {b}, size {n}, stride {s} reads "
+                                     f"outside [0, {d}) of the input (STRICT_BOUNDS)")
+    if any(d == 0 and n for d, n in zip(x.shape, shape)):  # FILL reading an empty dim
+        return np.full(shape, layer.fill_value, dtype=x.dtype)
     out = x
-    inside_all = np.ones(layer.shape, bool)
-    for axis, (b, n, s) in enumerate(zip(layer.start, layer.shape, layer.stride)):
+    inside_all = np.ones(shape, bool)
+    for axis, (b, n, s) in enumerate(zip(start, shape, stride)):
         idx, inside = source_indices(b, n, s, x.shape[axis], mode)
         out = np.take(out, idx, axis=axis)
         inside_all &= inside.reshape((1,) * axis + (-1,) + (1,) * (x.ndim - axis - 1))

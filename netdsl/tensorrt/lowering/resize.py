@@ -29,9 +29,11 @@ def _exact_scales(in_shape, scales) -> bool:
 def lower_resize(ctx, layer, inputs):
     """Shape or scales, resize_mode, coordinate_transformation, nearest_rounding,
     selector_for_single_pixel, cubic_coeff, exclude_outside."""
-    (x,) = inputs
+    x = inputs[0]
     resize = ctx.named(ctx.network.add_resize(x), layer)
-    if _exact_scales(layer.inputs[0].shape, layer.scales):
+    if layer.shape_from_input:
+        resize.set_input(1, inputs[1])
+    elif _exact_scales(layer.inputs[0].shape, layer.scales):
         resize.scales = [float(s) for s in layer.scales]
     elif is_static_shape(layer.shape):
         resize.shape = tuple(layer.shape)

@@ -10,10 +10,13 @@ from .registry import lowering
 def lower_shuffle(ctx, layer, inputs):
     """first_transpose, then reshape to netdsl's resolved dims (no 0 or -1 left, so
     ``zero_is_placeholder`` is off), then second_transpose."""
-    (x,) = inputs
+    x = inputs[0]
     shuffle = ctx.named(ctx.network.add_shuffle(x), layer)
     shuffle.first_transpose = tuple(layer.first_transpose)
-    if layer.resolved_dims is not None:
+    if layer.dims_from_input:  # the user's shape tensor, with TensorRT's own 0 / -1 rules
+        shuffle.zero_is_placeholder = bool(layer.zero_is_placeholder)
+        shuffle.set_input(1, inputs[1])
+    elif layer.resolved_dims is not None:
         shuffle.zero_is_placeholder = False
         if is_static_shape(layer.resolved_dims):
             shuffle.reshape_dims = tuple(layer.resolved_dims)
