@@ -18,6 +18,10 @@ What is accepted and refused, and why: ``docs/images.md``.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -27,6 +31,45 @@ from .image_header import (DEFAULT_MAX_PIXELS, MAX_FRAMES, ImageError, ImageHead
                            read_header)
 from .image_modes import ModeError, to_rgb8
 from .preprocess import preprocess, resize_bilinear  # noqa: F401  (historical home of these names)
+
+
+@contextlib.contextmanager
+def _c_stderr(messages: list):
+    """Capture what C libraries write to file descriptor 2 (libtiff prints there) into ``messages``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            messages.extend(line.strip() for line in tmp.read().decode("utf-8", "replace").splitlines()
+                            if line.strip())
+
+
+def _decode(path, img) -> None:
+    """``img.load()`` with the decoder's own stderr lines turned into errors (or ImageWarnings for
+    lines saying "Warning", e.g. libtiff's unknown private tags) naming the file."""
+    said: list[str] = []
+    failed = None
+    with _c_stderr(said):
+        try:
+            img.load()
+        except Exception as exc:  # noqa: BLE001 - re-raised below, with what the decoder printed
+            failed = exc
+    if failed is not None:
+        if not said or isinstance(failed, MemoryError):
+            raise failed
+        raise ImageError(f"{path}: not a readable image ({failed.__class__.__name__}: "
+                         f"{' '.join(str(failed).split())}; decoder said: {'; '.join(said)})")
+    errors = [line for line in said if "warning" not in line.lower()]
+    if errors:
+        raise ImageError(f"{path}: damaged image (decoder said: {'; '.join(errors)})")
+    for line in said:
+        warnings.warn(ImageWarning(f"{path}: decoder warning: {line}"), stacklevel=3)
 
 
 def _orient(path, img) -> None:
@@ -67,7 +110,7 @@ def load_image(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     with pillow_guard(path, max_pixels):
         with open_checked(path, max_pixels) as img:
             check_opened(path, img, max_pixels)
-            img.load()
+            _decode(path, img)
             _orient(path, img)
             try:
                 return to_rgb8(img)

@@ -22,6 +22,23 @@ import struct
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+def sniff_format(head: bytes) -> str | None:
+    """The format a file's first bytes announce ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(PNG_SIGNATURE):
+        return "PNG"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:2] == b"BM":
+        return "BMP"
+    return None
+
+
 def png_problem(f, file_size: int) -> str | None:
     """Walk a PNG's chunks from the signature to IEND, seeking over chunk data.
 
@@ -159,12 +176,36 @@ def tiff_problem(img, file_size: int) -> str | None:
     return "no strip or tile offsets"
 
 
-def mpo_problem(img, file_size: int) -> str | None:
-    """Check that every picture listed in a Multi-Picture (MPO) index lies inside the file."""
+def _mpf_offset(f) -> int | None:
+    """File offset of the MP header (the TIFF header after ``MPF\\0`` in the APP2 segment), or None."""
+    f.seek(0)
+    if f.read(2) != b"\xff\xd8":
+        return None
+    while True:
+        marker = f.read(4)
+        if len(marker) < 4 or marker[0] != 0xFF or marker[1] in (0xDA, 0xD9):  # start of scan / end: no MPF
+            return None
+        length = struct.unpack(">H", marker[2:])[0]
+        payload_at = f.tell()
+        if marker[1] == 0xE2 and f.read(4) == b"MPF\0":
+            return payload_at + 4
+        f.seek(payload_at + length - 2)
+
+
+def mpo_problem(img, f, file_size: int) -> str | None:
+    """Check that every picture listed in a Multi-Picture (MPO) index lies inside the file.
+
+    Args:
+        img: an opened ``PIL.MpoImagePlugin.MpoImageFile``.
+        f: the same file opened for reading (its position is changed).
+        file_size: bytes.
+    """
+    base = _mpf_offset(f)
     try:
         entries = img.mpinfo[0xB002]
-        base = img.info["mpoffset"]
     except (AttributeError, KeyError, TypeError):
+        entries = None
+    if base is None or not entries:
         return "multi-picture index unreadable"
     for i, entry in enumerate(entries):
         offset = 0 if i == 0 else entry["DataOffset"] + base

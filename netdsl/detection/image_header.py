@@ -16,6 +16,7 @@ decompression-bomb limit set to the pixel budget and
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import warnings
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..graph.errors import NetdslError
-from .image_formats import bmp_problem, gif_frames, mpo_problem, png_problem, tiff_problem, webp_canvas
+from .image_formats import bmp_problem, sniff_format, gif_frames, mpo_problem, png_problem, tiff_problem, webp_canvas
 from .image_modes import SUPPORTED_MODES
 
 DEFAULT_MAX_PIXELS = 50_000_000
@@ -91,6 +92,17 @@ def _one_line(text) -> str:
     return " ".join(str(text).split())
 
 
+class _Records(logging.Handler):
+    """Keeps log records of WARNING and above (Pillow logs some damage instead of warning)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
 @contextlib.contextmanager
 def pillow_guard(path, max_pixels: int):
     """Run Pillow calls on ``path`` with netdsl's limits; convert what they raise or warn to :class:`ImageError`.
@@ -100,8 +112,11 @@ def pillow_guard(path, max_pixels: int):
     ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is False; both are restored
     after (process-wide settings: not for concurrent use from threads).
     Every warning raised in the block (``DecompressionBombWarning``,
-    ``"Truncated File Read"``, ``"Invalid APNG"``...) makes the read fail:
-    Pillow warns where it worked around damaged data.
+    ``"Truncated File Read"``, ``"Invalid APNG"``...) and every message of
+    level WARNING or above that Pillow logs (logger ``PIL``; e.g. "More
+    samples per pixel than can be decoded") makes the read fail: Pillow warns
+    or logs where it worked around damaged data. Pillow's log records do not
+    reach the root logger's handlers (or stderr) meanwhile.
 
     Raises:
         ImageError: one line naming ``path``, for any exception (but
@@ -110,6 +125,10 @@ def pillow_guard(path, max_pixels: int):
     Image, ImageFile = _pillow()
     saved = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
     Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = max_pixels, False
+    log, logged = logging.getLogger("PIL"), _Records()
+    saved_propagate = log.propagate
+    log.addHandler(logged)
+    log.propagate = False
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -134,8 +153,12 @@ def pillow_guard(path, max_pixels: int):
             if issubclass(w.category, Image.DecompressionBombWarning):
                 raise ImageError(f"{path}: {_one_line(w.message)} (pixel budget {max_pixels:,}, --max-pixels)")
             raise ImageError(f"{path}: damaged image (Pillow warned: {_one_line(w.message)})")
+        if logged.records:
+            raise ImageError(f"{path}: damaged image (Pillow logged: {_one_line(logged.records[0].getMessage())})")
     finally:
         Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved
+        log.removeHandler(logged)
+        log.propagate = saved_propagate
 
 
 def _check_webp_canvas(path, head: bytes, max_pixels: int) -> None:
@@ -185,7 +208,8 @@ def check_opened(path: Path, img, max_pixels: int) -> ImageHeader:
         problem = tiff_problem(img, size)
         frames = _tiff_frames(img, MAX_FRAMES)
     elif fmt == "MPO":
-        problem = mpo_problem(img, size)
+        with open(path, "rb") as f:
+            problem = mpo_problem(img, f, size)
         frames = img.n_frames
     elif fmt == "WEBP":
         frames = img.n_frames
@@ -202,10 +226,14 @@ def open_checked(path, max_pixels: int):
     """Open ``path`` with Pillow (headers only) after the pre-open checks; caller closes. Use inside :func:`pillow_guard`."""
     Image, _ = _pillow()
     with open(path, "rb") as f:
-        _check_webp_canvas(path, f.read(30), max_pixels)
+        head = f.read(30)
+    _check_webp_canvas(path, head, max_pixels)
     try:
         return Image.open(path, formats=_OPEN_FORMATS)
     except Image.UnidentifiedImageError:
+        announced = sniff_format(head)
+        if announced:
+            raise ImageError(f"{path}: not a readable image (damaged {announced} header)") from None
         raise ImageError(f"{path}: not a readable image (not a {_FORMAT_NAMES} file)") from None
 
 

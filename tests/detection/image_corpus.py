@@ -92,7 +92,7 @@ def webp_animated_canvas(width: int = 2_359_392, height: int = 72) -> bytes:
     return bytes(data)
 
 
-def tiff_ifd_first(img) -> bytes:
+def tiff_ifd_first(img, declared: tuple[int, int] | None = None) -> bytes:
     """An LZW RGB TIFF (one strip) with its IFD before the pixel data, as libtiff-based writers lay it out.
 
     Cut a few bytes off the end and the strip, not the IFD, is truncated:
@@ -103,13 +103,13 @@ def tiff_ifd_first(img) -> bytes:
     with Image.open(io.BytesIO(pillow_file)) as tif:
         offsets, counts, rows = tif.tag_v2[273], tif.tag_v2[279], tif.tag_v2[278]
     strips = [pillow_file[o:o + n] for o, n in zip(offsets, counts)]
-    w, h = img.size
+    w, h = declared or img.size
     n = len(strips)
     entries = [(256, 4, 1, w), (257, 4, 1, h), (258, 3, 3, "bits"), (259, 3, 1, 5), (262, 3, 1, 2),
                (273, 4, n, "offsets"), (277, 3, 1, 3), (278, 4, 1, rows), (279, 4, n, "counts"), (284, 3, 1, 1)]
     at = 8 + 2 + 12 * len(entries) + 4
     extra = {"bits": struct.pack("<3H", 8, 8, 8)}
-    data_at = at + 6 + 8 * n
+    data_at = at + 6 + (8 * n if n > 1 else 0)  # 4-byte arrays sit in the entry itself
     starts = np.cumsum([0] + [len(s) for s in strips[:-1]]) + data_at
     extra["offsets"] = struct.pack(f"<{n}I", *starts)
     extra["counts"] = struct.pack(f"<{n}I", *(len(s) for s in strips))
@@ -138,3 +138,71 @@ def gray16_png(img) -> bytes:
     from PIL import Image
     grey = np.asarray(img.convert("L")).astype(np.uint16) * 257
     return encode(Image.fromarray(grey), "PNG")
+
+
+def declare_size(data: bytes, width: int, height: int) -> bytes:
+    """``data`` (a PNG, GIF, BMP, JPEG, WebP or little-endian TIFF from :func:`valid_files`) with its
+    header's image size overwritten by ``width`` x ``height`` (clamped to what the field can hold)."""
+    out = bytearray(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        out[16:24] = struct.pack(">II", min(width, 2**31 - 1), min(height, 2**31 - 1))
+        out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])) & 0xFFFFFFFF)
+    elif data[:3] == b"GIF":
+        out[6:10] = struct.pack("<HH", min(width, 65535), min(height, 65535))
+    elif data[:2] == b"BM":
+        out[18:26] = struct.pack("<ii", min(width, 2**31 - 1), min(height, 2**31 - 1))
+    elif data[:2] == b"\xff\xd8":
+        for marker in (b"\xff\xc0", b"\xff\xc2"):
+            at = data.find(marker)
+            if at > 0:
+                out[at + 5:at + 9] = struct.pack(">HH", min(height, 65535), min(width, 65535))
+                break
+    elif data[:4] == b"RIFF" and data[12:16] == b"VP8X":
+        w, h = min(max(width, 1), 2**24), min(max(height, 1), 2**24)
+        out[24:30] = (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+    elif data[:4] == b"II*\x00":
+        ifd = struct.unpack_from("<I", data, 4)[0]
+        count = struct.unpack_from("<H", data, ifd)[0] if ifd + 2 <= len(data) else 0
+        for i in range(count):
+            at = ifd + 2 + 12 * i
+            if at + 12 > len(data):
+                break
+            tag, kind = struct.unpack_from("<HH", data, at)
+            value = min(width if tag == 256 else height, 2**32 - 1)
+            if tag in (256, 257) and kind == 4:
+                struct.pack_into("<I", out, at + 8, value)
+            elif tag in (256, 257) and kind == 3:
+                struct.pack_into("<H", out, at + 8, min(value, 65535))
+    return bytes(out)
+
+
+def mutate(data: bytes, ops) -> bytes:
+    """Apply edit operations to ``data``: ("flip", position, xor byte), ("cut", position),
+    ("insert", position, bytes), ("repeat", position, length). Positions wrap round the length."""
+    out = bytearray(data)
+    for op in ops:
+        if not out:
+            break
+        at = op[1] % len(out)
+        if op[0] == "flip":
+            out[at] ^= op[2] or 1
+        elif op[0] == "cut":
+            del out[at:]
+        elif op[0] == "insert":
+            out[at:at] = op[2]
+        elif op[0] == "repeat":
+            out[at:at] = out[at:at + op[2]]
+    return bytes(out)
+
+
+def hostile_files(img) -> dict[str, bytes]:
+    """Small files declaring huge images, and truncated files Pillow alone would decode."""
+    valid = valid_files(img)
+    files = {"bomb-20000x20000.png": png_bomb(), "100mpx-12kb.png": png_100mpx(),
+             "animated-canvas-2359392x72.webp": webp_animated_canvas(),
+             "lzw-ifd-first-cut16.tif": valid["lzw-ifd-first.tif"][:-16],
+             "rgb-no-iend.png": valid["rgb.png"][:-12], "gif-no-trailer.gif": valid["still.gif"][:-1],
+             "apng-cut.png": valid["apng.png"][:-200], "animated-cut.gif": valid["animated.gif"][:-200]}
+    for name in ("rgb.png", "still.gif", "rgb.bmp", "jpeg.jpg", "animated.webp", "lzw-ifd-first.tif"):
+        files[f"huge-{name}"] = declare_size(valid[name], 60000, 60000)
+    return files
