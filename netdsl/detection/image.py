@@ -6,7 +6,9 @@ the file, Pillow's bomb limit = the pixel budget, truncated data refused):
 1. header check (:func:`.image_header.read_header`'s checks): format, pixel
    budget, frame count, mode, complete container structure — before any
    pixel is decoded;
-2. decode the first frame (``Image.load``);
+2. decode the first frame (``Image.load``); for PNG, check that the image
+   data inflates to the size the header requires (Pillow fills a short
+   stream silently);
 3. EXIF orientation (tag 0x0112, EXIF 2.32 / CIPA DC-008 section 4.6.4):
    ``PIL.ImageOps.exif_transpose``, so a phone photo stored sideways with
    orientation 6 reads upright. Damaged EXIF metadata is an
@@ -29,6 +31,7 @@ import numpy as np
 from .image_header import (DEFAULT_MAX_PIXELS, MAX_FRAMES, ImageError, ImageHeader, ImageWarning,  # noqa: F401
                            check_budget, check_opened, check_path, open_checked, pillow_guard,
                            read_header)
+from .image_formats import png_data_problem
 from .image_modes import ModeError, to_rgb8
 from .preprocess import preprocess, resize_bilinear  # noqa: F401  (historical home of these names)
 
@@ -111,6 +114,11 @@ def load_image(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         with open_checked(path, max_pixels) as img:
             check_opened(path, img, max_pixels)
             _decode(path, img)
+            if img.format == "PNG":
+                with open(path, "rb") as f:
+                    problem = png_data_problem(f)
+                if problem:
+                    raise ImageError(f"{path}: damaged PNG file: {problem}")
             _orient(path, img)
             try:
                 return to_rgb8(img)

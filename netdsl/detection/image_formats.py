@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import struct
+import zlib
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -68,6 +69,56 @@ def png_problem(f, file_size: int) -> str | None:
             return None
         f.seek(length + 4, os.SEEK_CUR)
         pos = end
+
+
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def png_data_problem(f) -> str | None:
+    """Check that a PNG's IDAT stream inflates to at least the bytes its IHDR requires.
+
+    Pillow fills the rest of the image silently when the zlib stream ends
+    early (a file cut inside IDAT and re-terminated, or a tiny file declaring
+    a huge image). Required bytes: per row 1 filter byte + ceil(width * bits
+    per pixel / 8), over all rows, or over the 7 Adam7 passes when
+    interlaced (PNG spec sections 7.2, 8.2). Inflates in 1 MiB pieces,
+    discarding the output.
+    """
+    f.seek(8)
+    head = f.read(8)
+    if head[4:] != b"IHDR":
+        return "first chunk is not IHDR"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", f.read(13))
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
+    if channels is None:
+        return f"colour type {colour} (expected 0, 2, 3, 4 or 6)"
+    bits = channels * depth
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    need = 0
+    for x0, y0, dx, dy in passes:
+        pw, ph = -(-(width - x0) // dx), -(-(height - y0) // dy)
+        if pw > 0 and ph > 0:
+            need += ph * (1 + -(-pw * bits // 8))
+    f.seek(8 + 8 + 13 + 4)
+    inflate, got = zlib.decompressobj(), 0
+    while got < need:
+        head = f.read(8)
+        if len(head) < 8:
+            break
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"IEND":
+            break
+        if kind != b"IDAT":
+            f.seek(length + 4, os.SEEK_CUR)
+            continue
+        data = f.read(length)
+        f.seek(4, os.SEEK_CUR)
+        while data and got < need and not inflate.eof:
+            got += len(inflate.decompress(data, 1 << 20))
+            data = inflate.unconsumed_tail
+    if got < need:
+        return f"image data inflates to {got:,} bytes, the {width} x {height} header needs {need:,}"
+    return None
 
 
 def _gif_skip_sub_blocks(f) -> bool:

@@ -235,6 +235,12 @@ def open_checked(path, max_pixels: int):
         if announced:
             raise ImageError(f"{path}: not a readable image (damaged {announced} header)") from None
         raise ImageError(f"{path}: not a readable image (not a {_FORMAT_NAMES} file)") from None
+    except (Image.DecompressionBombError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a header Pillow recognised but cannot parse
+        announced = sniff_format(head) or "image"
+        raise ImageError(f"{path}: not a readable image (damaged {announced} header: "
+                         f"{exc.__class__.__name__}: {_one_line(exc)})") from None
 
 
 def check_path(path) -> Path:
