@@ -103,6 +103,17 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
+def _is_exif_warning(w, path) -> bool:
+    """A warning from Pillow's TIFF tag reader about a file that is not a TIFF: its EXIF block is damaged."""
+    if not os.path.basename(str(w.filename)).startswith("TiffImagePlugin"):
+        return False
+    try:
+        with open(path, "rb") as f:
+            return sniff_format(f.read(4)) != "TIFF"
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def pillow_guard(path, max_pixels: int):
     """Run Pillow calls on ``path`` with netdsl's limits; convert what they raise or warn to :class:`ImageError`.
@@ -116,7 +127,10 @@ def pillow_guard(path, max_pixels: int):
     level WARNING or above that Pillow logs (logger ``PIL``; e.g. "More
     samples per pixel than can be decoded") makes the read fail: Pillow warns
     or logs where it worked around damaged data. Pillow's log records do not
-    reach the root logger's handlers (or stderr) meanwhile.
+    reach the root logger's handlers (or stderr) meanwhile. Exception: a
+    warning of Pillow's TIFF tag reader on a file that is not a TIFF is about
+    its EXIF block, and is re-issued as an :class:`ImageWarning` naming the
+    file (the pixels are fine; a viewer shows them).
 
     Raises:
         ImageError: one line naming ``path``, for any exception (but
@@ -149,6 +163,10 @@ def pillow_guard(path, max_pixels: int):
         for w in caught:
             if issubclass(w.category, ImageWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                continue
+            if _is_exif_warning(w, path):
+                warnings.warn_explicit(ImageWarning(f"{path}: damaged EXIF metadata ({_one_line(w.message)})"),
+                                       ImageWarning, w.filename, w.lineno)
                 continue
             if issubclass(w.category, Image.DecompressionBombWarning):
                 raise ImageError(f"{path}: {_one_line(w.message)} (pixel budget {max_pixels:,}, --max-pixels)")
@@ -274,9 +292,14 @@ def read_header(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHeader:
             frames; unsupported pixel mode; incomplete container structure
             (truncation) — one line naming the file.
         BackendUnavailableError: Pillow is not installed.
+
+    Metadata problems that :func:`~netdsl.detection.image.load_image` reports
+    as :class:`ImageWarning` are not reported here.
     """
     max_pixels = check_budget(max_pixels)
     path = check_path(path)
-    with pillow_guard(path, max_pixels):
-        with open_checked(path, max_pixels) as img:
-            return check_opened(path, img, max_pixels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImageWarning)  # said once, by load_image
+        with pillow_guard(path, max_pixels):
+            with open_checked(path, max_pixels) as img:
+                return check_opened(path, img, max_pixels)
