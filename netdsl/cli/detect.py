@@ -1,23 +1,45 @@
-"""``netdsl detect``: run a detector on images and print (or draw) its detections."""
+"""``netdsl detect``: run a detector on images and print (or draw) its detections.
+
+Order of work:
+
+1. check every input's header (format, pixel budget, frames, mode, complete
+   structure; no pixel decoding) and the ``--out`` directory: a bad input
+   stops the run before anything is printed or written;
+2. load the network;
+3. stream: for each image, decode -> infer -> print (text form) / stage the
+   drawn image -> release it, so one decoded image is held at a time; a
+   progress bar is drawn on stderr when there are more than three images and
+   stderr is a terminal;
+4. with ``--json``, print the collected detections as one list; with
+   ``--out``, rename the staged drawn images into place — only now, so a
+   failed or interrupted run writes no file (naming rule:
+   :mod:`netdsl.detection.output`, ``docs/images.md``).
+"""
 from __future__ import annotations
 
+import contextlib
 import json
-from pathlib import Path
+import sys
 
-from .common import add_model_argument, add_param_argument, input_size, load_network, probability
+from .common import add_model_argument, add_param_argument, input_size, load_network, positive_int, probability
 
 
 def add_parser(sub) -> None:
+    from ..detection.image_header import DEFAULT_MAX_PIXELS
     p = sub.add_parser("detect", help="run a detector on images and print detections")
     add_model_argument(p)
     p.add_argument("--weights", required=True, help="netdsl HDF5 weight store")
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, WebP, TIFF, BMP)")
     p.add_argument("--backend", choices=("reference", "tensorrt"), default="reference",
                    help="reference (NumPy, CPU; default) or tensorrt (needs a GPU)")
     p.add_argument("--conf", type=probability, default=0.25, help="confidence threshold in [0, 1] (default 0.25)")
     p.add_argument("--nms", type=probability, default=0.45, help="NMS IoU threshold in [0, 1] (default 0.45)")
     p.add_argument("--json", action="store_true", help="print one JSON list on stdout")
-    p.add_argument("--out", help="directory to write images with boxes drawn (created if missing)")
+    p.add_argument("--out", help="directory to write images with boxes drawn (created if missing); "
+                                 "JPEG inputs give .jpg, others .png, same-named inputs get -2, -3, ...")
+    p.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS,
+                   help=f"largest image (width x height) to decode, checked before decoding "
+                        f"(default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--size", help="network input size in pixels, SIZE or HEIGHTxWIDTH (multiples of the model's "
                                   "stride; default the model's input_size)")
     add_param_argument(p)
@@ -32,35 +54,53 @@ def _runner(backend: str, net):
     return EngineRunner(build_engine(net))
 
 
+def _text(path, found) -> str:
+    lines = [f"{path}: {len(found)} objects"]
+    for d in found:
+        box = ", ".join(f"{v:.0f}" for v in d.box)
+        lines.append(f"  {d.class_name:<14} {d.confidence:.3f}  [{box}]")
+    return "\n".join(lines)
+
+
 def run(args) -> None:
-    from ..detection import detect_from_outputs, load_image, preprocess
+    from ..detection import draw, image, output
+    from ..detection.nms import detect_from_outputs
+    from ..detection.preprocess import preprocess
     from ..graph.errors import NetdslError
+    from .progress import ItemProgress
+
+    out_dir = output.check_output_dir(args.out) if args.out else None
+    headers = [image.read_header(path, args.max_pixels) for path in args.images]
+    names = None
+    if out_dir is not None:
+        names = output.output_names([(h.path, h.format) for h in headers])
+        output.check_not_inputs(out_dir, names, args.images)
+        formats = [output.output_format(h.format)[0] for h in headers]
+
     module, net = load_network(args.model, args.weights, args.param)
     spec = getattr(module, "DETECTION", None)
     if spec is None:
         raise NetdslError(f"model {args.model!r} is not a detector (it defines no DETECTION)")
-    out_dir = Path(args.out) if args.out else None
-    if out_dir is not None and not out_dir.is_dir():
-        raise NetdslError(f"{out_dir}: output directory does not exist")
-    images = [(path, load_image(path)) for path in args.images]  # every image decodes before any output
     run_net = _runner(args.backend, net)
     height, width = input_size(args.size, spec, net)
+
     results = []
-    for path, image in images:
-        outputs = run_net({spec["input"]: preprocess(image, (height, width))})
-        scale = (image.shape[1] / width, image.shape[0] / height)
-        found = detect_from_outputs(outputs[spec["boxes"]][0], outputs[spec["scores"]][0], spec["class_names"],
-                                    args.conf, args.nms, scale)
-        results.append((path, image, found))
-    if out_dir is not None:
-        from ..detection.draw import draw_detections
-        for path, image, found in results:
-            draw_detections(image, found, out_dir / Path(path).name)
+    staging = output.StagedOutputs(out_dir) if out_dir is not None else contextlib.nullcontext()
+    with ItemProgress(len(headers), sys.stderr, "detect images") as progress, staging as staged:
+        for i, header in enumerate(headers):
+            pixels = image.load_image(header.path, args.max_pixels)
+            outputs = run_net({spec["input"]: preprocess(pixels, (height, width))})
+            h, w = pixels.shape[:2]
+            found = detect_from_outputs(outputs[spec["boxes"]][0], outputs[spec["scores"]][0], spec["class_names"],
+                                        args.conf, args.nms, (w / width, h / height), image_size=(w, h))
+            del outputs
+            if staged is not None:
+                staged.write(draw.render_detections(pixels, found), names[i], formats[i])
+            del pixels  # one decoded image at a time
+            if args.json:
+                results.extend(d.as_dict(str(args.images[i])) for d in found)
+            else:
+                progress.echo(_text(args.images[i], found), sys.stdout)
+            progress.advance()
     if args.json:
-        print(json.dumps([d.as_dict(str(path)) for path, _, found in results for d in found]))
-        return
-    for path, _, found in results:
-        print(f"{path}: {len(found)} objects")
-        for d in found:
-            box = ", ".join(f"{v:.0f}" for v in d.box)
-            print(f"  {d.class_name:<14} {d.confidence:.3f}  [{box}]")
+        print(json.dumps(results))

@@ -53,3 +53,41 @@ def iterate(items, stream, what: str, threshold: int = 3):
         return items
     from tqdm import tqdm
     return tqdm(items, desc=what, file=stream, unit=what.split()[-1] if what else "it", leave=False)
+
+
+class ItemProgress:
+    """Progress over ``total`` items (e.g. images) on ``stream``, and printing that does not break the bar.
+
+    A tqdm bar is drawn only when there are more than ``threshold`` items and
+    ``stream`` is a terminal; otherwise :meth:`advance` does nothing and
+    :meth:`echo` is a plain ``print``. Use as a context manager (closes the bar).
+    """
+
+    def __init__(self, total: int, stream, what: str, threshold: int = 3):
+        self.bar = None
+        if total > threshold and hasattr(stream, "isatty") and stream.isatty():
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, desc=what, file=stream, unit=what.split()[-1] if what else "it",
+                            leave=False, dynamic_ncols=True)
+
+    def advance(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def echo(self, text: str, file) -> None:
+        """Print ``text`` (one or more lines) to ``file``, clearing and redrawing the bar around it."""
+        if self.bar is None:
+            print(text, file=file)
+        else:
+            self.bar.write(text, file=file)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,7 +1,8 @@
-"""Detection post-processing on the host: image I/O, NMS, drawing.
+"""Detection on the host: image reading, preprocessing, NMS, drawing.
 
 TensorRT-RTX has no NMS runner, so non-maximum suppression runs in NumPy
 after the network's decoded ``boxes``/``scores`` outputs.
 """
-from .image import load_image, preprocess  # noqa: F401
+from .image import ImageError, ImageWarning, load_image, read_header  # noqa: F401
 from .nms import Detection, detect_from_outputs, nms  # noqa: F401
+from .preprocess import preprocess  # noqa: F401

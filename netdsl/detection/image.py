@@ -1,58 +1,126 @@
-"""Image loading and "plain resize" preprocessing for detectors.
+"""Reading an image file as a photo viewer shows it: (H, W, 3) uint8 RGB, EXIF orientation applied.
 
-Preprocessing (as darknet's and OpenCV DNN's ``blobFromImage(img, 1/255,
-size, swapRB=True)``): decode to RGB, bilinear resize to the network size
-without letterbox or antialiasing (half-pixel centres, edge clamp: OpenCV
-INTER_LINEAR), scale to [0, 1], NCHW float32.
+Steps, all under :func:`.image_header.pillow_guard` (one-line errors naming
+the file, Pillow's bomb limit = the pixel budget, truncated data refused):
+
+1. header check (:func:`.image_header.read_header`'s checks): format, pixel
+   budget, frame count, mode, complete container structure — before any
+   pixel is decoded;
+2. decode the first frame (``Image.load``); for PNG, check that the image
+   data inflates to the size the header requires (Pillow fills a short
+   stream silently);
+3. EXIF orientation (tag 0x0112, EXIF 2.32 / CIPA DC-008 section 4.6.4):
+   ``PIL.ImageOps.exif_transpose``, so a phone photo stored sideways with
+   orientation 6 reads upright. Damaged EXIF metadata is an
+   :class:`ImageWarning` (the picture is still read, unrotated);
+4. pixel mode -> RGB (:func:`.image_modes.to_rgb8`: 16-bit scaled, alpha
+   composited over white, palette/CMYK/grey converted).
+
+What is accepted and refused, and why: ``docs/images.md``.
 """
 from __future__ import annotations
 
-from pathlib import Path
+import contextlib
+import os
+import sys
+import tempfile
+import warnings
 
 import numpy as np
 
-from ..graph.errors import NetdslError
-from ..reference.resize import input_coordinates, interpolation_matrix
+from .image_header import (DEFAULT_MAX_PIXELS, MAX_FRAMES, ImageError, ImageHeader, ImageWarning,  # noqa: F401
+                           check_budget, check_opened, check_path, open_checked, pillow_guard,
+                           read_header)
+from .image_formats import png_data_problem
+from .image_modes import ModeError, to_rgb8
+from .preprocess import preprocess, resize_bilinear  # noqa: F401  (historical home of these names)
 
 
-class ImageError(NetdslError, ValueError):
-    """A file cannot be read as an image."""
+@contextlib.contextmanager
+def _c_stderr(messages: list):
+    """Capture what C libraries write to file descriptor 2 (libtiff prints there) into ``messages``."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            messages.extend(line.strip() for line in tmp.read().decode("utf-8", "replace").splitlines()
+                            if line.strip())
 
 
-def load_image(path) -> np.ndarray:
-    """Decode an image file to an (H, W, 3) uint8 RGB array.
+def _decode(path, img) -> None:
+    """``img.load()`` with the decoder's own stderr lines turned into errors (or ImageWarnings for
+    lines saying "Warning", e.g. libtiff's unknown private tags) naming the file."""
+    said: list[str] = []
+    failed = None
+    with _c_stderr(said):
+        try:
+            img.load()
+        except Exception as exc:  # noqa: BLE001 - re-raised below, with what the decoder printed
+            failed = exc
+    if failed is not None:
+        if not said or isinstance(failed, MemoryError):
+            raise failed
+        raise ImageError(f"{path}: not a readable image ({failed.__class__.__name__}: "
+                         f"{' '.join(str(failed).split())}; decoder said: {'; '.join(said)})")
+    errors = [line for line in said if "warning" not in line.lower()]
+    if errors:
+        raise ImageError(f"{path}: damaged image (decoder said: {'; '.join(errors)})")
+    for line in said:
+        warnings.warn(ImageWarning(f"{path}: decoder warning: {line}"), stacklevel=3)
 
+
+def _orient(path, img) -> None:
+    """Apply EXIF orientation in place; damaged EXIF -> ImageWarning, picture left as stored."""
+    from PIL import ImageOps
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ImageOps.exif_transpose(img, in_place=True)
+        except Exception as exc:  # noqa: BLE001 - damaged metadata must not stop reading the pixels
+            caught.append(warnings.WarningMessage(f"{exc.__class__.__name__}: {exc}", UserWarning, "", 0))
+    for w in caught:
+        warnings.warn(ImageWarning(f"{path}: damaged EXIF metadata, orientation may be wrong "
+                                   f"({' '.join(str(w.message).split())})"), stacklevel=3)
+
+
+def load_image(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode an image file's first frame to an (H, W, 3) uint8 RGB array, upright per its EXIF orientation.
+
+    Args:
+        path: str or PathLike of a JPEG, PNG, GIF, WebP, TIFF or BMP file.
+        max_pixels: pixel budget (canvas width x height), checked from the
+            header before decoding. Default 50,000,000.
+    Returns:
+        C-contiguous (H, W, 3) uint8 array, RGB; H x W is the displayed size
+        (width and height swapped by EXIF orientations 5-8).
     Raises:
-        ImageError: missing file, or not an image Pillow can decode.
+        ImageError: missing file, format not read, over the pixel budget,
+            more than MAX_FRAMES frames, damaged or truncated data, a Pillow
+            warning while decoding, unsupported pixel mode — one line naming
+            the file.
         BackendUnavailableError: Pillow is not installed.
+    Warns:
+        ImageWarning: damaged EXIF metadata (orientation not applied).
     """
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        from ..graph.errors import BackendUnavailableError
-        raise BackendUnavailableError('reading images needs Pillow: pip install "netdsl[image]"') from None
-    path = Path(path)
-    if not path.is_file():
-        raise ImageError(f"{path}: no such image file")
-    try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: not a readable image ({exc.__class__.__name__}: {exc})") from None
-
-
-def resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear resize of an (H, W, C) array to (height, width, C) float32, half-pixel centres."""
-    h, w = image.shape[:2]
-    rows = interpolation_matrix(input_coordinates(height, h, height / h, "HALF_PIXEL", "FORMULA"), h,
-                                "LINEAR", -0.75, False).astype(np.float32)
-    cols = interpolation_matrix(input_coordinates(width, w, width / w, "HALF_PIXEL", "FORMULA"), w,
-                                "LINEAR", -0.75, False).astype(np.float32)
-    out = np.tensordot(rows, image.astype(np.float32), axes=([1], [0]))  # (height, W, C)
-    return np.einsum("xw,hwc->hxc", cols, out, optimize=True)
-
-
-def preprocess(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (1, 3, size[0], size[1]) float32 NCHW in [0, 1]."""
-    resized = resize_bilinear(image, *size) / np.float32(255.0)
-    return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)
+    max_pixels = check_budget(max_pixels)
+    path = check_path(path)
+    with pillow_guard(path, max_pixels):
+        with open_checked(path, max_pixels) as img:
+            check_opened(path, img, max_pixels)
+            _decode(path, img)
+            if img.format == "PNG":
+                with open(path, "rb") as f:
+                    problem = png_data_problem(f)
+                if problem:
+                    raise ImageError(f"{path}: damaged PNG file: {problem}")
+            _orient(path, img)
+            try:
+                return to_rgb8(img)
+            except ModeError as exc:
+                raise ImageError(f"{path}: {exc}") from None

@@ -3,6 +3,10 @@
 Semantics: darknet src/box.c do_nms_sort (per class: sort by score, drop a
 box whose IoU with a kept box exceeds the threshold), and OpenCV
 ``cv2.dnn.NMSBoxes`` (same greedy rule, IoU > threshold suppresses).
+
+Boxes are clipped to the image *after* NMS, as darknet does (src/image.c
+draw_detections clamps left/right/top/bottom to the image; NMS ran on the
+unclipped boxes), so the kept set equals darknet's and OpenCV's.
 """
 from __future__ import annotations
 
@@ -50,8 +54,15 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int
     return keep
 
 
+def clip_box(box, width: float, height: float) -> tuple[float, float, float, float]:
+    """Clamp an (x1, y1, x2, y2) box to the image rectangle [0, width] x [0, height] (pixel edges)."""
+    x1, y1, x2, y2 = box
+    return (min(max(x1, 0.0), width), min(max(y1, 0.0), height),
+            min(max(x2, 0.0), width), min(max(y2, 0.0), height))
+
+
 def detect_from_outputs(boxes: np.ndarray, scores: np.ndarray, class_names, conf: float = 0.25,
-                        iou_threshold: float = 0.45, scale=(1.0, 1.0)) -> list[Detection]:
+                        iou_threshold: float = 0.45, scale=(1.0, 1.0), image_size=None) -> list[Detection]:
     """Threshold and suppress one image's candidates.
 
     Args:
@@ -61,6 +72,9 @@ def detect_from_outputs(boxes: np.ndarray, scores: np.ndarray, class_names, conf
         conf: keep (candidate, class) pairs with score > conf.
         iou_threshold: NMS IoU threshold, per class.
         scale: (sx, sy) multiplying x and y coordinates (input -> original pixels).
+        image_size: (width, height) of the original image in pixels; if given, kept
+            boxes are clipped to [0, width] x [0, height] after NMS, and a box left
+            with no area is dropped. None keeps boxes unclipped (raw network output).
     Returns:
         Detections sorted by descending confidence.
     """
@@ -74,5 +88,10 @@ def detect_from_outputs(boxes: np.ndarray, scores: np.ndarray, class_names, conf
         s = scores[idx, c].astype(np.float64)
         for k in nms(b, s, iou_threshold):
             name = class_names[c] if c < len(class_names) else str(c)
-            found.append(Detection(int(c), name, float(s[k]), tuple(float(v) for v in b[k])))
+            box = tuple(float(v) for v in b[k])
+            if image_size is not None:
+                box = clip_box(box, float(image_size[0]), float(image_size[1]))
+                if box[2] <= box[0] or box[3] <= box[1]:
+                    continue
+            found.append(Detection(int(c), name, float(s[k]), box))
     return sorted(found, key=lambda d: -d.confidence)

@@ -288,7 +288,7 @@ def test_ctrl_c_at_any_moment_of_a_build_never_leaves_a_partial_engine(tmp_path,
     stdout, stderr = proc.communicate(timeout=120)
     names = sorted(p.name for p in tmp_path.iterdir())
     if proc.returncode == 0:
-        assert names == ["x.engine"] and stdout.startswith(f"wrote {out}")
+        assert names == ["x.engine"] and stdout.startswith(f"wrote {out}"), (names, stdout, stderr)
         assert f"({out.stat().st_size:,} bytes)" in stdout
     else:
-        assert proc.returncode == 130 and stderr == "netdsl: interrupted\n" and names == []
+        assert (proc.returncode, stderr, names) == (130, "netdsl: interrupted\n", [])

@@ -57,7 +57,8 @@ def opencv_detections(rows, image_shape):
     cxcy, wh = rows[:, 0:2] * 416, rows[:, 2:4] * 416
     boxes = np.concatenate([cxcy - wh / 2, cxcy + wh / 2], axis=1)
     h, w = image_shape[:2]
-    return detect_from_outputs(boxes, rows[:, 5:], CLASS_NAMES, 0.25, 0.45, (w / 416, h / 416))
+    # boxes clipped to the image after NMS, as darknet draws them and netdsl detect reports them
+    return detect_from_outputs(boxes, rows[:, 5:], CLASS_NAMES, 0.25, 0.45, (w / 416, h / 416), image_size=(w, h))
 
 
 @pytest.mark.parametrize("image", IMAGES)
