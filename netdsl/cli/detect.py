@@ -46,12 +46,15 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _runner(backend: str, net):
+def _runner(backend: str, net, input_name: str, size):
+    """The reference executor, or an engine built for this machine's GPU at batch 1 and ``size``."""
     if backend == "reference":
         from ..reference import execute
         return lambda feeds: execute(net, feeds)
     from ..tensorrt import EngineRunner, build_engine
-    return EngineRunner(build_engine(net))
+    shape = (1, 3, *size)
+    profiles = [] if net.is_static else [{input_name: (shape, shape, shape)}]
+    return EngineRunner(build_engine(net, profiles=profiles))
 
 
 def _text(path, found) -> str:
@@ -81,8 +84,8 @@ def run(args) -> None:
     spec = getattr(module, "DETECTION", None)
     if spec is None:
         raise NetdslError(f"model {args.model!r} is not a detector (it defines no DETECTION)")
-    run_net = _runner(args.backend, net)
     height, width = input_size(args.size, spec, net)
+    run_net = _runner(args.backend, net, spec["input"], (height, width))
 
     results = []
     staging = output.StagedOutputs(out_dir) if out_dir is not None else contextlib.nullcontext()

@@ -7,6 +7,12 @@ and device memory from cuda-python's runtime bindings (never pycuda).
 Every reason it cannot run here (no TensorRT, no cuda-python, no GPU, an
 engine this TensorRT cannot load on this GPU) is a one-line
 BackendUnavailableError raised at construction.
+
+Runtime dimensions: each call sets every input's shape on the execution
+context (``IExecutionContext.set_input_shape``), then reads the output
+shapes back from it (``get_tensor_shape``); device buffers are reallocated
+only when a tensor grows (:class:`DeviceBuffers`). Source: TensorRT
+developer guide, "Working with Dynamic Shapes" / "Execution".
 """
 from __future__ import annotations
 
@@ -35,6 +41,37 @@ def _load_cudart():
         raise BackendUnavailableError(f"cuda-python is not importable ({exc}); {CUDA_HINT}") from None
 
 
+class DeviceBuffers:
+    """One device buffer per I/O tensor, grown (never shrunk) to the bytes a call needs.
+
+    Args:
+        malloc: ``malloc(nbytes) -> address``; free: ``free(address)``;
+        bind: ``bind(name, address)``, called whenever a tensor's buffer changes.
+    """
+
+    def __init__(self, malloc, free, bind):
+        self._malloc, self._free, self._bind = malloc, free, bind
+        self.address: dict[str, int] = {}
+        self.capacity: dict[str, int] = {}
+
+    def ensure(self, name: str, nbytes: int) -> int:
+        """The address of a buffer for ``name`` holding at least ``nbytes`` (> 0) bytes; reallocates only to grow."""
+        nbytes = max(1, int(nbytes))
+        if self.capacity.get(name, 0) < nbytes:
+            if name in self.address:
+                self._free(self.address.pop(name))
+            self.address[name] = self._malloc(nbytes)
+            self.capacity[name] = nbytes
+            self._bind(name, self.address[name])
+        return self.address[name]
+
+    def release(self) -> None:
+        for address in self.address.values():
+            self._free(address)
+        self.address.clear()
+        self.capacity.clear()
+
+
 class EngineRunner:
     """Load a serialized engine and run it: ``outputs = runner({"images": x})``.
 
@@ -47,15 +84,16 @@ class EngineRunner:
         BackendUnavailableError: no TensorRT, no cuda-python, no CUDA GPU, or
             TensorRT cannot deserialize the engine here (built by another
             version, or for another GPU architecture); one line.
-        ExecutionError: the engine has dynamic or BF16 I/O tensors.
+        ExecutionError: the engine has BF16 I/O tensors.
 
     Attributes:
-        inputs, outputs: dicts name -> (shape tuple, NumPy dtype).
+        inputs, outputs: dicts name -> (engine shape tuple, -1 for a runtime
+            dimension; NumPy dtype).
     """
 
     @gc_paused()
     def __init__(self, engine, *, prefer: str | None = None):
-        self._buffers: dict[str, int] = {}
+        self._buffers = None
         self._stream = None
         self._cudart = None
         data = self._read(engine)
@@ -81,19 +119,14 @@ class EngineRunner:
             name = self._engine.get_tensor_name(i)
             shape = tuple(self._engine.get_tensor_shape(name))
             dtype = self._engine.get_tensor_dtype(name)
-            if any(d < 0 for d in shape):
-                raise ExecutionError(f"engine tensor {name!r} has dynamic shape {shape}; EngineRunner runs "
-                                     f"static-shape engines (netdsl builds those)")
             if dtype.name == "BF16":
                 raise ExecutionError(f"engine tensor {name!r} is BF16, which NumPy cannot hold; cast it to FLOAT "
                                      f"inside the network")
             is_input = self._engine.get_tensor_mode(name) == tm.trt.TensorIOMode.INPUT
             (self.inputs if is_input else self.outputs)[name] = (shape, np.dtype(tm.trt.nptype(dtype)))
         self._stream = self._check(cudart.cudaStreamCreate(), "cudaStreamCreate")
-        for name, (shape, dtype) in {**self.inputs, **self.outputs}.items():
-            nbytes = max(1, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
-            self._buffers[name] = self._check(cudart.cudaMalloc(nbytes), f"cudaMalloc for {name!r}")
-            self._context.set_tensor_address(name, int(self._buffers[name]))
+        self._buffers = DeviceBuffers(lambda n: int(self._check(cudart.cudaMalloc(n), "cudaMalloc")),
+                                      cudart.cudaFree, lambda name, ptr: self._context.set_tensor_address(name, ptr))
 
     @staticmethod
     def _read(engine) -> bytes:
@@ -140,18 +173,28 @@ class EngineRunner:
         host = {}
         for name, (shape, dtype) in self.inputs.items():
             array = np.ascontiguousarray(feeds[name], dtype=dtype)
-            if array.shape != shape:
-                raise ExecutionError(f"feed {name!r}: expected shape {shape}, found {array.shape}")
+            if len(array.shape) != len(shape) or any(d >= 0 and d != f for d, f in zip(shape, array.shape)):
+                raise ExecutionError(f"feed {name!r}: expected shape {shape} (-1: any), found {array.shape}")
+            if any(d < 0 for d in shape) and not self._context.set_input_shape(name, array.shape):
+                raise ExecutionError(f"feed {name!r}: shape {array.shape} is outside the engine's optimization "
+                                     f"profile: {' | '.join(self._logger.errors()) or 'no reason logged'}")
             host[name] = array
-            self._check(cudart.cudaMemcpyAsync(self._buffers[name], array.ctypes.data, array.nbytes,
+            address = self._buffers.ensure(name, array.nbytes)
+            self._check(cudart.cudaMemcpyAsync(address, array.ctypes.data, array.nbytes,
                                                kind.cudaMemcpyHostToDevice, self._stream), f"copy of {name!r}")
+        shapes = {name: tuple(self._context.get_tensor_shape(name)) for name in self.outputs}
+        for name, shape in shapes.items():
+            if any(d < 0 for d in shape):
+                raise ExecutionError(f"output {name!r} has a data-dependent shape {shape}; EngineRunner needs "
+                                     f"output shapes known from the input shapes")
+            self._buffers.ensure(name, int(np.prod(shape, dtype=np.int64)) * self.outputs[name][1].itemsize)
         if not self._context.execute_async_v3(int(self._stream)):
             raise ExecutionError(f"execute_async_v3 failed: {' | '.join(self._logger.errors()) or 'no reason logged'}")
         results = {}
-        for name, (shape, dtype) in self.outputs.items():
-            out = np.empty(shape, dtype)
+        for name, (_, dtype) in self.outputs.items():
+            out = np.empty(shapes[name], dtype)
             results[name] = out
-            self._check(cudart.cudaMemcpyAsync(out.ctypes.data, self._buffers[name], out.nbytes,
+            self._check(cudart.cudaMemcpyAsync(out.ctypes.data, self._buffers.address[name], out.nbytes,
                                                kind.cudaMemcpyDeviceToHost, self._stream), f"copy of {name!r}")
         self._check(cudart.cudaStreamSynchronize(self._stream), "cudaStreamSynchronize")
         del host  # inputs stay alive until the asynchronous copies are done
@@ -162,9 +205,8 @@ class EngineRunner:
         cudart = self._cudart
         if cudart is None:
             return
-        for ptr in self._buffers.values():
-            cudart.cudaFree(ptr)
-        self._buffers.clear()
+        if self._buffers is not None:
+            self._buffers.release()
         if self._stream is not None:
             cudart.cudaStreamDestroy(self._stream)
             self._stream = None

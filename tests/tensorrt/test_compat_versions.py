@@ -56,3 +56,20 @@ def test_runner_call_does_not_collect_garbage_per_inference(monkeypatch):
             runner({})
         assert gc.isenabled()
     assert collections == []
+
+
+def test_device_buffers_grow_only():
+    """EngineRunner's buffers (no GPU here: a counting allocator stands in for cudaMalloc/cudaFree)."""
+    from netdsl.tensorrt.runner import DeviceBuffers
+    log, next_address = [], iter(range(100, 10_000, 100))
+    pool = DeviceBuffers(lambda n: log.append(("malloc", n)) or next(next_address),
+                         lambda a: log.append(("free", a)), lambda name, a: log.append(("bind", name, a)))
+    a = pool.ensure("images", 4 * 3 * 416 * 416)
+    assert pool.ensure("images", 4 * 3 * 320 * 320) == a          # smaller: reused
+    b = pool.ensure("images", 4 * 8 * 3 * 608 * 608)               # larger: freed, reallocated, rebound
+    assert b != a and pool.capacity["images"] == 4 * 8 * 3 * 608 * 608
+    assert log == [("malloc", 2076672), ("bind", "images", a), ("free", a), ("malloc", 35487744),
+                   ("bind", "images", b)]
+    assert pool.ensure("empty", 0) and pool.capacity["empty"] == 1  # never a 0-byte allocation
+    pool.release()
+    assert ("free", b) in log and pool.address == {}
