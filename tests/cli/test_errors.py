@@ -292,3 +292,44 @@ def test_ctrl_c_at_any_moment_of_a_build_never_leaves_a_partial_engine(tmp_path,
         assert f"({out.stat().st_size:,} bytes)" in stdout
     else:
         assert (proc.returncode, stderr, names) == (130, "netdsl: interrupted\n", [])
+
+
+class _Terminal:
+    """A text stream that says it is a terminal (as stderr in an interactive shell)."""
+
+    def __init__(self):
+        import io
+        self.buffer = io.StringIO()
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        return self.buffer.write(text)
+
+    def flush(self):
+        pass
+
+
+def test_build_progress_bar_follows_tensorrt_phases():
+    """On a terminal, the build draws TensorRT's phases and steps (IProgressMonitor); elsewhere nothing."""
+    import io
+
+    from netdsl.cli.progress import build_progress
+    from netdsl.models.yolov3_tiny import build_network
+    from netdsl.tensorrt import build_engine
+    from netdsl.weights import load_weights
+    with build_progress(io.StringIO()) as reporter:
+        assert reporter is None
+    net = build_network(batch=1, height=416, width=416)
+    load_weights(net, WEIGHTS)
+    terminal = _Terminal()
+    phases, steps = [], []
+    with build_progress(terminal) as reporter:
+        phase_start, step = reporter.phase_start, reporter.step
+        reporter.phase_start = lambda name, parent, n: (phases.append((name, parent, n)), phase_start(name, parent, n))
+        reporter.step = lambda name, i: (steps.append((name, i)), step(name, i))
+        build_engine(net, targets=("sm86",), progress=reporter)
+    assert phases[0][:2] == ("Building engine", None) and len(phases) >= 5 and len(steps) >= 50
+    drawn = terminal.buffer.getvalue()
+    assert "Building engine" in drawn and "step" in drawn
