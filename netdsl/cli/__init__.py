@@ -1,4 +1,4 @@
-"""The ``netdsl`` command line: convert, export, build, detect, inspect.
+"""The ``netdsl`` command line: convert, export, build, detect, inspect, compare.
 
 One module per command (``netdsl/cli/<command>.py``, each with
 ``add_parser(subparsers)`` and ``run(args)``); this module wires them and
@@ -18,7 +18,7 @@ import os
 import sys
 import warnings
 
-COMMANDS = ("convert", "export", "build", "detect", "inspect")
+COMMANDS = ("convert", "export", "build", "detect", "inspect", "compare")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,8 +55,10 @@ def main(argv=None) -> int:
         args = make_parser().parse_args(argv)
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
-            args.func(args)
+            status = args.func(args)
         sys.stdout.flush()
+        if status:  # a command's own verdict (compare: 1 when a tensor differs)
+            return int(status)
     except KeyboardInterrupt:
         print("netdsl: interrupted", file=sys.stderr)
         return 130
