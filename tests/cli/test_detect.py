@@ -145,8 +145,8 @@ def calls(monkeypatch):
         alive.append(weakref.ref(pixels))
         return pixels
 
-    def runner(backend, net):
-        run_net = real_runner(backend, net)
+    def runner(backend, net, *args):
+        run_net = real_runner(backend, net, *args)
 
         def infer(feeds):
             events.append(("infer",))
