@@ -34,7 +34,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import h5py
@@ -94,8 +94,7 @@ class StoreContents:
     arrays: dict[str, np.ndarray]
     checksummed: bool
     superblock_version: int
-    isolated: bool = False
-    notes: list[str] = field(default_factory=list)
+    isolated: bool = False  # read in a child process first (no checksums)
 
 
 def superblock_version(path: str) -> int | None:
@@ -289,7 +288,8 @@ class _Reader:
             except OSError as exc:
                 detail = _first_line(exc)
                 if "checksum" in detail or "filter" in detail:
-                    self.fail(f"data is corrupted: HDF5 refused it ({detail})")
+                    pipeline = ", ".join(info.filters) or "no filters"
+                    self.fail(f"data is corrupted: HDF5's filter pipeline ({pipeline}) refused it ({detail})")
                 raise
         return array if array.dtype == info.dtype else array.astype(info.dtype)
 
@@ -363,8 +363,9 @@ def read_store(path, *, select: Callable[[Mapping[str, DatasetInfo]], Iterable[s
     except NetdslError:
         raise
     except Exception as exc:  # noqa: BLE001 - h5py/HDF5 raise KeyError, RuntimeError, OSError, ValueError ...
-        where = reader.where if reader is not None else "file"
-        raise WeightsFileError(f"weights file {path}: {where}: cannot be read ({_first_line(exc)})") from None
+        if reader is None:
+            raise WeightsFileError(f"weights file {path}: HDF5 cannot open it ({_first_line(exc)})") from None
+        raise WeightsFileError(f"weights file {path}: {reader.where}: cannot be read ({_first_line(exc)})") from None
     return StoreContents(path, attrs, datasets, arrays, checksummed, version, isolated)
 
 

@@ -27,12 +27,12 @@ before checksums (superblock version 0) still load, marked unverified.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 
 from .h5read import DEFAULT_MAX_BYTES, DatasetInfo, StoreContents, read_store
-from .h5write import FORMAT, FORMAT_VERSION, check_weight_name, save_weights  # noqa: F401 (re-exported)
+from .h5write import check_weight_name, save_weights  # noqa: F401 (re-exported)
 
 
 class WeightStore(Mapping[str, np.ndarray]):
