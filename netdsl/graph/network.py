@@ -12,7 +12,7 @@ TensorRT-LLM's ``Parameter``) and bound later from a weight store.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -58,6 +58,13 @@ class Tensor:
         return f"Tensor({self.name!r}, {dims}, {self.dtype.name})"
 
 
+class ArraySpec(NamedTuple):
+    """An array's shape and NumPy dtype without its values (e.g. an HDF5 dataset header), for :meth:`Weights.check`."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
 class Weights:
     """A named weight array declared by a layer: shape and dtype now, value later.
 
@@ -94,50 +101,43 @@ class Weights:
     def is_bound(self) -> bool:
         return self.value is not None
 
-    def check_spec(self, shape, dtype) -> str | None:
-        """Why an array of ``shape`` and NumPy ``dtype`` cannot be bound, judged without its values; or None.
+    def check(self, value) -> str | None:
+        """Return why ``value`` cannot be bound, or None if it can.
 
-        Shapes must be equal; the dtype must be this dtype or one that
-        converts exactly for every value (float16 to float32 ...; see
-        ``netdsl.weights.values.dtype_convertible``).
+        ``value`` is an array, or an :class:`ArraySpec` (shape and dtype of
+        an array not read yet, e.g. an HDF5 dataset header), which is judged
+        on shape and dtype only. Refused, in this order: another shape; a
+        dtype whose conversion could change a value (float64 or int32 to
+        float32 weights ...; float16 to float32 is exact and allowed, see
+        ``netdsl.weights.values.dtype_convertible``); then, for arrays, NaN
+        or +-Inf unless ``allow_nonfinite``, and a value below ``minimum``.
+        The problem is one line naming the weights and, for values, the
+        first bad index.
         """
-        from ..weights.values import dtype_convertible  # netdsl.weights imports h5py: not at graph import
-        shape = tuple(int(d) for d in shape)
+        from ..weights import values  # netdsl.weights' package imports h5py: not at graph import time
+        spec = value if isinstance(value, ArraySpec) else None
+        array = None if spec is not None else np.asarray(value)
+        shape = tuple(int(d) for d in (spec or array).shape)
+        found = np.dtype((spec or array).dtype)
+        expected = self.dtype.to_numpy()
         if shape != self.shape:
             return f"{self.name}: expected shape {self.shape}, found {shape}"
-        expected = self.dtype.to_numpy()
-        if not dtype_convertible(np.dtype(dtype), expected):
-            return f"{self.name}: expected dtype {expected.name}, found {np.dtype(dtype).name}"
-        return None
+        if not values.dtype_convertible(found, expected):
+            return f"{self.name}: expected dtype {expected.name}, found {found.name}"
+        if array is None:
+            return None
+        converted = array.astype(expected, copy=False)
+        bad = None if self.allow_nonfinite else values.first_nonfinite(converted)
+        if bad is None and self.minimum is not None:
+            bad = values.first_below(converted, self.minimum)
+        return f"{self.name}: {bad}" if bad else None
 
     def prepare(self, value) -> tuple[np.ndarray | None, str | None]:
-        """Check ``value`` and convert it to this dtype: ``(array, None)`` or ``(None, problem)``.
-
-        Refused, in this order: another shape; a dtype whose conversion could
-        change a value (float64 to float32 weights, int32 to float32 ...;
-        float16 to float32 is exact and converted); NaN or +-Inf unless
-        ``allow_nonfinite``; a value below ``minimum``. The problem is one
-        line naming the weights and, for values, the first bad index.
-        """
-        from ..weights.values import first_below, first_nonfinite
-        value = np.asarray(value)
-        problem = self.check_spec(value.shape, value.dtype)
+        """``(value converted to this dtype, None)`` if :meth:`check` passes, else ``(None, problem)``."""
+        problem = self.check(value)
         if problem:
             return None, problem
-        converted = value.astype(self.dtype.to_numpy(), copy=False)
-        if not self.allow_nonfinite:
-            bad = first_nonfinite(converted)
-            if bad:
-                return None, f"{self.name}: {bad}"
-        if self.minimum is not None:
-            bad = first_below(converted, self.minimum)
-            if bad:
-                return None, f"{self.name}: {bad}"
-        return np.ascontiguousarray(converted), None
-
-    def check(self, value) -> str | None:
-        """Return why ``value`` cannot be bound (see :meth:`prepare`), or None if it can."""
-        return self.prepare(value)[1]
+        return np.ascontiguousarray(np.asarray(value).astype(self.dtype.to_numpy(), copy=False)), None
 
     def bind(self, value) -> None:
         """Bind an array, converted exactly to this dtype (float16 values to float32 weights ...).
@@ -453,7 +453,7 @@ class Network:
         wanted = {n: w for n, w in self._weights.items() if not w.is_bound}
         missing = [n for n in wanted if n not in specs]
         unexpected = sorted(n for n in specs if n not in wanted)
-        mismatched = {n: p for n, w in wanted.items() if n in specs for p in [w.check_spec(*specs[n])] if p}
+        mismatched = {n: p for n, w in wanted.items() if n in specs for p in [w.check(ArraySpec(*specs[n]))] if p}
         return missing, unexpected, mismatched
 
     def check_weight_specs(self, specs: Mapping[str, tuple], source: str = "weights") -> list[str]:
