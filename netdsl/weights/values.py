@@ -1,13 +1,14 @@
-"""Value checks shared by the weight readers and by binding: non-finite values, minimums, lossless dtype conversion.
+"""Value checks shared by the weight readers and by binding: non-finite values, minimums, exact dtype conversion.
 
-Each function returns a one-line problem (without the tensor's name, which
-the caller prepends) or None; none raises, so the HDF5 store, the darknet
+The value checks return a one-line problem (without the tensor's name,
+which the caller prepends) or None; none raises, so the HDF5 store, the darknet
 converter and ``Network.bind_weights`` can word their own errors. Only NumPy
 is imported here.
 """
 from __future__ import annotations
 
 import numpy as np
+
 
 def index_text(shape: tuple[int, ...], flat: int) -> str:
     """``(i, j, ...)`` of the ``flat``-th element of an array of ``shape`` (C order); ``()`` for a scalar."""
