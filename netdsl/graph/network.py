@@ -12,7 +12,7 @@ TensorRT-LLM's ``Parameter``) and bound later from a weight store.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -73,6 +73,13 @@ class Tensor:
         return f"Tensor({self.name!r}, {dims}, {self.dtype.name})"
 
 
+class ArraySpec(NamedTuple):
+    """An array's shape and NumPy dtype without its values (e.g. an HDF5 dataset header), for :meth:`Weights.check`."""
+
+    shape: tuple
+    dtype: np.dtype
+
+
 class Weights:
     """A named weight array declared by a layer: shape and dtype now, value later.
 
@@ -83,15 +90,25 @@ class Weights:
         value: the bound ``np.ndarray`` or None. The array is kept alive as long
             as the Network, since TensorRT holds ``trt.Weights`` by reference
             until the engine is built.
+        minimum: smallest allowed value (e.g. 0.0 for a batch-norm variance),
+            checked when values are bound; None for no bound.
+        allow_nonfinite: whether NaN and +-Inf may be bound. False for weights
+            bound later from a store (a NaN there is a corrupt or diverged
+            file, not a value); :meth:`Network.declare_weights` sets it for
+            values given with the declaration (code constants, e.g. a -inf
+            mask), and it can be asked for explicitly.
     """
 
-    __slots__ = ("name", "shape", "dtype", "value")
+    __slots__ = ("name", "shape", "dtype", "value", "minimum", "allow_nonfinite")
 
-    def __init__(self, name: str, shape, dtype: DataType = DataType.FLOAT, value=None):
+    def __init__(self, name: str, shape, dtype: DataType = DataType.FLOAT, value=None, *,
+                 minimum: float | None = None, allow_nonfinite: bool = False):
         self.name = name
         self.shape = tuple(int(d) for d in shape)
         self.dtype = dtype
         self.value = None
+        self.minimum = None if minimum is None else float(minimum)
+        self.allow_nonfinite = bool(allow_nonfinite)
         if value is not None:
             self.bind(value)
 
@@ -100,21 +117,53 @@ class Weights:
         return self.value is not None
 
     def check(self, value) -> str | None:
-        """Return why ``value`` does not fit (shape or dtype), or None if it does."""
-        value = np.asarray(value)
-        if value.shape != self.shape:
-            return f"{self.name}: expected shape {self.shape}, found {value.shape}"
-        if value.dtype != self.dtype.to_numpy():
-            return f"{self.name}: expected dtype {self.dtype.to_numpy().name}, found {value.dtype.name}"
-        return None
+        """Return why ``value`` cannot be bound, or None if it can.
 
-    def bind(self, value) -> None:
-        """Bind an array; raises WeightsError on a shape or dtype mismatch."""
-        value = np.asarray(value)
+        ``value`` is an array, or an :class:`ArraySpec` (shape and dtype of
+        an array not read yet, e.g. an HDF5 dataset header), which is judged
+        on shape and dtype only. Refused, in this order: another shape; a
+        dtype whose conversion could change a value (float64 or int32 to
+        float32 weights ...; float16 to float32 is exact and allowed, see
+        ``netdsl.weights.values.dtype_convertible``); then, for arrays, NaN
+        or +-Inf unless ``allow_nonfinite``, and a value below ``minimum``.
+        The problem is one line naming the weights and, for values, the
+        first bad index.
+        """
+        from ..weights import values  # netdsl.weights' package imports h5py: not at graph import time
+        spec = value if isinstance(value, ArraySpec) else None
+        array = None if spec is not None else np.asarray(value)
+        shape = tuple(int(d) for d in (spec or array).shape)
+        found = np.dtype((spec or array).dtype)
+        expected = self.dtype.to_numpy()
+        if shape != self.shape:
+            return f"{self.name}: expected shape {self.shape}, found {shape}"
+        if not values.dtype_convertible(found, expected):
+            return f"{self.name}: expected dtype {expected.name}, found {found.name}"
+        if array is None:
+            return None
+        converted = array.astype(expected, copy=False)
+        bad = None if self.allow_nonfinite else values.first_nonfinite(converted)
+        if bad is None and self.minimum is not None:
+            bad = values.first_below(converted, self.minimum)
+        return f"{self.name}: {bad}" if bad else None
+
+    def prepare(self, value) -> tuple[np.ndarray | None, str | None]:
+        """``(value converted to this dtype, None)`` if :meth:`check` passes, else ``(None, problem)``."""
         problem = self.check(value)
         if problem:
+            return None, problem
+        return np.ascontiguousarray(np.asarray(value).astype(self.dtype.to_numpy(), copy=False)), None
+
+    def bind(self, value) -> None:
+        """Bind an array, converted exactly to this dtype (float16 values to float32 weights ...).
+
+        Raises:
+            WeightsError: as :meth:`prepare` refuses, one line naming the weights.
+        """
+        array, problem = self.prepare(value)
+        if problem:
             raise WeightsError(problem)
-        self.value = np.ascontiguousarray(value)
+        self.value = array
 
     def __repr__(self):
         state = "bound" if self.is_bound else "unbound"
@@ -217,6 +266,22 @@ class Layer:
         return f"<{self.type.name} {self.name!r}: ({ins}) -> ({outs})>"
 
 
+def _raise_weights_problems(network: str, source: str, *, missing=(), unexpected=(), mismatched=(),
+                            invalid=()) -> None:
+    """Raise one WeightsError listing every problem found while binding ``source``, if there is any."""
+    parts = []
+    if missing:
+        parts.append(f"missing (required but not provided): {', '.join(missing)}")
+    if unexpected:
+        parts.append(f"unexpected (provided but not required): {', '.join(unexpected)}")
+    if mismatched:
+        parts.append(f"mismatched: {'; '.join(mismatched)}")
+    if invalid:
+        parts.append(f"invalid values: {'; '.join(invalid)}")
+    if parts:
+        raise WeightsError(f"{source} does not fit network {network!r}: " + " | ".join(parts))
+
+
 class Network:
     """A network definition, as TensorRT's INetworkDefinition.
 
@@ -240,6 +305,7 @@ class Network:
         self.inputs: list[Tensor] = []
         self.outputs: list[Tensor] = []
         self._weights: dict[str, Weights] = {}
+        self.weights_source: str | None = None  # what bind_weights last bound from (a file path)
         self._names: set[str] = set()
         self._tensor_names: set[str] = set()
         self._scope: list[str] = []
@@ -385,12 +451,27 @@ class Network:
         raise KeyError(f"network {self.name!r} has no tensor {name!r}")
 
     # -- weights ----------------------------------------------------------------
-    def declare_weights(self, layer_name: str, role: str, shape, dtype=DataType.FLOAT, value=None) -> Weights:
-        """Declare the weights ``<layer_name>.<role>`` (value may come later from a store)."""
+    def declare_weights(self, layer_name: str, role: str, shape, dtype=DataType.FLOAT, value=None, *,
+                        minimum: float | None = None, allow_nonfinite: bool | None = None) -> Weights:
+        """Declare the weights ``<layer_name>.<role>`` (value may come later from a store).
+
+        Args:
+            shape, dtype: what the values must be (see :class:`Weights`).
+            value: the values now (a code constant), or None to bind later.
+            minimum: smallest allowed value, checked at binding (0.0 for a
+                batch-norm variance).
+            allow_nonfinite: whether NaN/+-Inf may be bound; default: only
+                for a ``value`` given here (code constants such as a -inf
+                mask), never for weights bound later from a store.
+        Raises:
+            NetworkDefinitionError: declared twice, or ``value`` does not fit.
+        """
         full = f"{layer_name}.{role}"
         if full in self._weights:
             raise NetworkDefinitionError(f"{layer_name}: weights {full!r} declared twice")
-        weights = Weights(full, shape, as_datatype(dtype))
+        if allow_nonfinite is None:
+            allow_nonfinite = value is not None
+        weights = Weights(full, shape, as_datatype(dtype), minimum=minimum, allow_nonfinite=allow_nonfinite)
         if value is not None:
             try:
                 weights.bind(value)
@@ -406,39 +487,90 @@ class Network:
     def unbound_weights(self) -> list[str]:
         return [name for name, w in self._weights.items() if not w.is_bound]
 
-    def bind_weights(self, arrays: Mapping[str, np.ndarray], source: str = "weights") -> None:
+    def check_weights_unbound(self, source: str = "weights") -> None:
+        """Raise WeightsError if :meth:`bind_weights` already bound every declared weight.
+
+        The one-line message: ``network 'X' already has its weights bound (from
+        <first source>); <source> was not loaded``.
+        """
+        if self.weights_source is not None and not self.unbound_weights():
+            raise WeightsError(f"network {self.name!r} already has its weights bound "
+                               f"(from {self.weights_source}); {source} was not loaded")
+
+    def weight_spec_problems(self, specs: Mapping[str, tuple]) -> tuple[list[str], list[str], dict[str, str]]:
+        """Compare names, shapes and dtypes with the unbound declarations, without values.
+
+        Args:
+            specs: scoped name -> ``(shape, numpy dtype)``, e.g. from an HDF5
+                file's dataset headers.
+        Returns:
+            (missing names, unexpected names, name -> shape/dtype problem).
+        """
+        wanted = {n: w for n, w in self._weights.items() if not w.is_bound}
+        missing = [n for n in wanted if n not in specs]
+        unexpected = sorted(n for n in specs if n not in wanted)
+        mismatched = {n: p for n, w in wanted.items() if n in specs for p in [w.check(ArraySpec(*specs[n]))] if p}
+        return missing, unexpected, mismatched
+
+    def check_weight_specs(self, specs: Mapping[str, tuple], source: str = "weights") -> list[str]:
+        """Check names, shapes and dtypes of weights about to be bound, before any value is read.
+
+        Args:
+            specs: scoped name -> ``(shape, numpy dtype)``.
+            source: what they come from (a file path), for the message.
+        Returns:
+            the names to bind: every declared, still unbound weight, in declaration order.
+        Raises:
+            WeightsError: as :meth:`check_weights_unbound`; or, listed in one
+                line naming ``source``, every missing, unexpected, wrong-shape
+                and wrong-dtype weight.
+        """
+        self.check_weights_unbound(source)
+        missing, unexpected, mismatched = self.weight_spec_problems(specs)
+        _raise_weights_problems(self.name, source, missing=missing, unexpected=unexpected,
+                                mismatched=list(mismatched.values()))
+        return self.unbound_weights()
+
+    def bind_weights(self, arrays: Mapping[str, np.ndarray], source: str = "weights", *,
+                     specs: Mapping[str, tuple] | None = None) -> None:
         """Bind every declared, still unbound Weights from ``arrays``.
 
-        Strict: a missing name, an unexpected name, a wrong shape and a wrong
-        dtype are all collected and reported together.
+        Strict and all-or-nothing: missing names, unexpected names, wrong
+        shapes or dtypes and bad values (see :meth:`Weights.prepare`: values
+        a dtype conversion would change, NaN/+-Inf, values below a declared
+        minimum such as a negative batch-norm variance) are all collected and
+        reported together, and nothing is bound then. float16 arrays bind to
+        float32 weights (converted exactly).
 
         Args:
             arrays: mapping scoped name -> array (e.g. a :class:`WeightStore`).
             source: what the arrays came from (a file path), for the message.
+            specs: name -> ``(shape, dtype)`` of everything ``source`` holds,
+                when ``arrays`` holds only the part of it worth reading (those
+                whose headers fit; see ``netdsl.weights.load_weights``);
+                default: the names, shapes and dtypes of ``arrays``.
         Raises:
-            WeightsError: listing every problem, naming ``source``.
+            WeightsError: as :meth:`check_weights_unbound`, or one line naming
+                ``source`` listing every missing, unexpected, mismatched and
+                invalid-valued weight.
         """
-        wanted = {n: w for n, w in self._weights.items() if not w.is_bound}
-        names = set(arrays.keys())
-        missing = [n for n in wanted if n not in names]
-        unexpected = sorted(n for n in names if n not in wanted)
-        mismatched = []
-        for name, w in wanted.items():
-            if name in names:
-                problem = w.check(arrays[name])
+        self.check_weights_unbound(source)
+        if specs is None:
+            specs = {n: (np.shape(a), np.asarray(a).dtype) for n, a in arrays.items()}
+        missing, unexpected, mismatched = self.weight_spec_problems(specs)
+        missing += [n for n in self.unbound_weights() if n in specs and n not in mismatched and n not in arrays]
+        prepared, invalid = {}, []
+        for name in self.unbound_weights():
+            if name in arrays and name not in mismatched:
+                array, problem = self._weights[name].prepare(arrays[name])
                 if problem:
-                    mismatched.append(problem)
-        if missing or unexpected or mismatched:
-            parts = []
-            if missing:
-                parts.append(f"missing (required but not provided): {', '.join(missing)}")
-            if unexpected:
-                parts.append(f"unexpected (provided but not required): {', '.join(unexpected)}")
-            if mismatched:
-                parts.append(f"mismatched: {'; '.join(mismatched)}")
-            raise WeightsError(f"{source} does not fit network {self.name!r}: " + " | ".join(parts))
-        for name, w in wanted.items():
-            w.bind(arrays[name])
+                    invalid.append(problem)
+                prepared[name] = array
+        _raise_weights_problems(self.name, source, missing=missing, unexpected=unexpected,
+                                mismatched=list(mismatched.values()), invalid=invalid)
+        for name, array in prepared.items():
+            self._weights[name].value = array
+        self.weights_source = source
 
     # -- layers -----------------------------------------------------------------
     def _check_own(self, tensor, where: str) -> None:

@@ -102,8 +102,10 @@ def _check_eps(full, eps) -> float:
 
 
 def _declare_batch_norm(net, full, channels, eps):
-    """Declare ``<full>.scale/bias/mean/variance`` ((C,) float32); return them and the folded per-channel scale."""
-    gamma, beta, mean, var = (net.declare_weights(full, role, (channels,))
+    """Declare ``<full>.scale/bias/mean/variance`` ((C,) float32; a variance below 0 is refused when bound,
+    as ``sqrt(variance + eps)`` needs it); return them and the folded per-channel scale."""
+    gamma, beta, mean, var = (net.declare_weights(full, role, (channels,),
+                                                  minimum=0.0 if role == "variance" else None)
                               for role in ("scale", "bias", "mean", "variance"))
 
     def bn_scale(g, v):

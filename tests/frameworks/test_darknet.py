@@ -151,8 +151,10 @@ def test_cfg_syntax_errors_name_file_and_line(tmp_path, text, line, what):
 
 
 @pytest.mark.parametrize("body, what", [
-    ("[convolutional]\nfilters=abc\n", "line 3 [convolutional] (layer 0): filters=abc is not an integer"),
-    ("[route]\nlayers=-2\n", "line 3 [route] (layer 0): refers to layer -2"),
+    # Option errors name the option's own line (4), section errors the section's header line (3).
+    ("[convolutional]\nfilters=abc\n", "line 4 [convolutional] (layer 0): filters=abc is not an integer as "
+                                       "darknet reads it (C atoi would read 0)"),
+    ("[route]\nlayers=-2\n", "line 4 [route] (layer 0): refers to layer -2"),
     ("[convolutional]\nfilters=4\ngroups=2\n", "input channels 3 not divisible by groups=2"),
     ("[connected]\noutput=10\n", "[connected] carries weights and is not supported"),
     ("[mystery]\n", "unknown section type [mystery]"),

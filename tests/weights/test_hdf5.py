@@ -60,13 +60,14 @@ def test_plain_h5py_sees_documented_layout(tmp_path):
     path = tmp_path / "w.h5"
     save_weights(path, arrays, source="unit test", layouts={"conv0.conv.kernel": "KCRS"})
     with h5py.File(path, "r") as f:
-        assert f.attrs["format"] == "netdsl-weights"
+        # Strings are fixed-length UTF-8 (inside the checksummed object header): h5py reads them as bytes.
+        assert f.attrs["format"] == b"netdsl-weights"
         assert int(f.attrs["format_version"]) == 1
-        assert f.attrs["source"] == "unit test"
+        assert f.attrs["source"].decode("utf-8") == "unit test"
         assert "network" not in f.attrs
         kernel = f["/conv0/conv/kernel"]
         assert kernel.dtype == np.float32 and kernel.shape == (4, 3, 3, 3)
-        assert kernel.attrs["layout"] == "KCRS"
+        assert kernel.attrs["layout"] == b"KCRS"
         np.testing.assert_array_equal(kernel[()], arrays["conv0.conv.kernel"])
         assert isinstance(f["conv1/bn"], h5py.Group)
         assert "layout" not in f["conv0/conv/bias"].attrs
@@ -203,7 +204,7 @@ def test_load_weights_reports_every_problem_in_one_message(tmp_path):
     net = _two_conv_network()
     arrays = _good_arrays()
     arrays["conv0.conv.kernel"] = np.zeros((4, 3, 5, 5), np.float32)  # wrong shape
-    arrays["conv0.conv.bias"] = arrays["conv0.conv.bias"].astype(np.float64)  # wrong dtype
+    arrays["conv0.conv.bias"] = np.float64([0.5, 0.25, 1.0, 2.0])  # wrong dtype: float64 -> float32 can round
     del arrays["conv1.conv.bias"]  # missing
     arrays["conv2.conv.kernel"] = np.zeros((1, 1, 1, 1), np.float32)  # unexpected
     path = tmp_path / "bad.h5"

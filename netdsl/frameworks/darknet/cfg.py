@@ -3,9 +3,10 @@
 Semantics follow darknet (AlexeyAB/darknet src/parser.c, pjreddie/darknet
 src/parser.c):
 
-* ``read_cfg``: every whitespace character is removed from a line; lines that
-  are then empty or start with '#' or ';' are skipped; ``[type]`` starts a
-  section; any other line must be ``key=value``. The first section must be
+* ``read_cfg``: the file is split at '\n' (``fgetl``); ``strip`` (src/utils.c)
+  removes every ' ', '\t', '\r' and '\n' from a line; lines that are then
+  empty or start with '#' or ';' are skipped; ``[type]`` starts a section;
+  any other line must be ``key=value`` (split at the first '='). The first section must be
   ``[net]`` (or ``[network]``). When a key repeats in a section, darknet's
   ``option_find`` returns the first value; so does :meth:`Section.get`.
 * Layer indices count sections after ``[net]`` from 0; ``route`` ``layers``
@@ -15,6 +16,11 @@ src/parser.c):
   input channels stores, in file order (``load_convolutional_weights``):
   biases (K,); if ``batch_normalize``: scales (K,), rolling_mean (K,),
   rolling_variance (K,); then weights (K, C/g, k, k).
+* Numbers are read with C's ``atoi`` (``option_find_int``); values darknet
+  would misread (``1_6``, non-ASCII digits, trailing characters, empty list
+  entries) are refused: see ``numbers.py``.
+* Every channel count the walk derives must be a positive C ``int``, and so
+  must every parameter count (darknet keeps ``nweights`` in an ``int``).
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ import os
 from dataclasses import dataclass, field
 
 from ...graph.errors import WeightsFileError
+from .numbers import INT_MAX, parse_int, parse_int_list, parse_float
+
+_STRIPPED = " \t\r\n"  # darknet src/utils.c strip()
 
 # Section-name aliases darknet accepts (parser.c string_to_layer_type).
 _ALIASES = {"network": "net", "conv": "convolutional", "max": "maxpool", "avg": "avgpool",
@@ -46,6 +55,7 @@ class Section:
         index: darknet layer index (0 for the first section after [net]); None for [net].
         line: 1-based line number of the ``[type]`` header.
         path: the cfg file, for messages.
+        lines: key -> 1-based line number of the option (its first occurrence).
     """
 
     type: str
@@ -53,36 +63,49 @@ class Section:
     index: int | None
     line: int
     path: str = ""
+    lines: dict[str, int] = field(default_factory=dict)
 
-    def where(self) -> str:
-        """``file line N [type] (layer i)`` for error messages."""
+    def where(self, key: str | None = None) -> str:
+        """``file line N [type] (layer i)`` for error messages; N is ``key``'s line if given, else the header's."""
         layer = "" if self.index is None else f" (layer {self.index})"
-        return f"{self.path} line {self.line} [{self.type}]{layer}"
+        return f"{self.path} line {self.lines.get(key, self.line)} [{self.type}]{layer}"
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.options.get(key, default)
 
-    def get_int(self, key: str, default: int | None = None) -> int:
-        """Option ``key`` as an int; WeightsFileError if absent (without default) or not an int."""
+    def _number(self, key: str, default, parse):
         text = self.options.get(key)
         if text is None:
             if default is None:
                 raise WeightsFileError(f"{self.where()}: missing option {key}=")
             return default
         try:
-            return int(text)
-        except ValueError:
-            raise WeightsFileError(f"{self.where()}: {key}={text} is not an integer") from None
+            return parse(text)
+        except ValueError as exc:
+            raise WeightsFileError(f"{self.where(key)}: {key}={text} {exc}") from None
+
+    def get_int(self, key: str, default: int | None = None) -> int:
+        """Option ``key`` as darknet's ``atoi`` reads it (``numbers.parse_int``).
+
+        Raises:
+            WeightsFileError: absent without a default, or a value darknet
+                would misread (naming the file, the option's line and key).
+        """
+        return self._number(key, default, parse_int)
+
+    def get_float(self, key: str, default: float | None = None) -> float:
+        """Option ``key`` as darknet's ``atof`` reads it (``numbers.parse_float``); errors as :meth:`get_int`."""
+        return self._number(key, default, parse_float)
 
     def get_ints(self, key: str) -> list[int]:
-        """Comma-separated option ``key`` as ints (required)."""
+        """Comma-separated option ``key`` (required, at least one entry) as darknet reads it."""
         text = self.options.get(key)
         if not text:
             raise WeightsFileError(f"{self.where()}: missing option {key}=")
         try:
-            return [int(v) for v in text.split(",") if v != ""]
-        except ValueError:
-            raise WeightsFileError(f"{self.where()}: {key}={text} is not a list of integers") from None
+            return parse_int_list(text)
+        except ValueError as exc:
+            raise WeightsFileError(f"{self.where(key)}: {key}={text} {exc}") from None
 
 
 def parse_cfg(path) -> list[Section]:
@@ -91,20 +114,23 @@ def parse_cfg(path) -> list[Section]:
     Returns:
         list of Section; element 0 is [net] (index None), element i+1 has index i.
     Raises:
-        WeightsFileError: file missing or unreadable, an option before any
+        WeightsFileError: file missing, unreadable or not a regular file, an option before any
             section, a malformed line (no '=' / empty key / unclosed '['), or
             a first section other than [net]; the one-line message names the
             file and line.
     """
     path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise WeightsFileError(f"darknet cfg {path} is not a regular file")
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            lines = f.read().split("\n")
     except OSError as exc:
         raise WeightsFileError(f"cannot read darknet cfg {path}: {exc.strerror or exc}") from None
     sections: list[Section] = []
+    strip = str.maketrans("", "", _STRIPPED)
     for number, raw in enumerate(lines, 1):
-        line = "".join(raw.split())
+        line = raw.translate(strip)
         if not line or line[0] in "#;":
             continue
         if line[0] == "[":
@@ -122,7 +148,9 @@ def parse_cfg(path) -> list[Section]:
             raise WeightsFileError(f"{path} line {number}: expected key=value or [section], found {raw.strip()!r}")
         if not sections:
             raise WeightsFileError(f"{path} line {number}: option {key!r} appears before any [section]")
-        sections[-1].options.setdefault(key, value)
+        if key not in sections[-1].options:
+            sections[-1].options[key] = value
+            sections[-1].lines[key] = number
     if not sections:
         raise WeightsFileError(f"{path}: no sections; a darknet cfg starts with [net]")
     return sections
@@ -160,13 +188,23 @@ class ConvParams:
         return total
 
 
-def _layer_ref(section: Section, value: int, known: list[int]) -> int:
+def _layer_ref(section: Section, value: int, known: list[int], key: str) -> int:
     """Resolve a route/shortcut layer reference (negative = relative) to an absolute index."""
     target = section.index + value if value < 0 else value
     if not 0 <= target < len(known):
-        raise WeightsFileError(f"{section.where()}: refers to layer {value} (absolute {target}), "
+        raise WeightsFileError(f"{section.where(key)}: refers to layer {value} (absolute {target}), "
                                f"but only layers 0..{len(known) - 1} precede it")
     return target
+
+
+def _checked_count(section: Section, what: str, value: int) -> int:
+    """A channel or parameter count derived from the cfg: a positive C int, as darknet stores it."""
+    if value < 1:
+        raise WeightsFileError(f"{section.where()}: gives {value} {what}; a tensor needs at least 1")
+    if value > INT_MAX:
+        raise WeightsFileError(f"{section.where()}: gives {value:,} {what}, more than darknet's int holds "
+                               f"({INT_MAX:,})")
+    return value
 
 
 def _conv(section: Section, channels: int) -> ConvParams:
@@ -178,41 +216,51 @@ def _conv(section: Section, channels: int) -> ConvParams:
         raise WeightsFileError(f"{section.where()}: filters={filters}, size={size}, groups={groups} "
                                f"must all be positive")
     if channels % groups:
-        raise WeightsFileError(f"{section.where()}: input channels {channels} not divisible by groups={groups}")
+        raise WeightsFileError(f"{section.where('groups')}: input channels {channels} not divisible by "
+                               f"groups={groups}")
     if "share_index" in section.options:
-        raise WeightsFileError(f"{section.where()}: share_index (shared weights) is not supported")
+        raise WeightsFileError(f"{section.where('share_index')}: share_index (shared weights) is not supported")
     params = [("biases", (filters,))]
     if bn:
         params += [("scales", (filters,)), ("rolling_mean", (filters,)), ("rolling_variance", (filters,))]
     params.append(("weights", (filters, channels // groups, size, size)))
+    _checked_count(section, "kernel values (filters x channels/groups x size x size)",
+                   filters * (channels // groups) * size * size)
     return ConvParams(section, channels, filters, size, groups, bn, params)
 
 
 def _out_channels(section: Section, channels: int, known: list[int]) -> int:
-    """Output channels of a weightless section given its input channels and earlier outputs."""
+    """Output channels of a weightless section given its input channels and earlier outputs (not yet checked)."""
     kind = section.type
     if kind in _SAME_CHANNELS:
         if kind == "maxpool" and section.get_int("maxpool_depth", 0):
-            raise WeightsFileError(f"{section.where()}: maxpool_depth is not supported")
+            raise WeightsFileError(f"{section.where('maxpool_depth')}: maxpool_depth is not supported")
         return channels
     if kind == "route":
-        refs = [_layer_ref(section, v, known) for v in section.get_ints("layers")]
+        refs = [_layer_ref(section, v, known, "layers") for v in section.get_ints("layers")]
         total = sum(known[r] for r in refs)
         groups = section.get_int("groups", 1)
         group_id = section.get_int("group_id", 0)
         if groups < 1 or total % groups or not 0 <= group_id < groups:
-            raise WeightsFileError(f"{section.where()}: {total} channels cannot be split into groups={groups} "
-                                   f"(group_id={group_id})")
+            raise WeightsFileError(f"{section.where('groups')}: {total} channels cannot be split into "
+                                   f"groups={groups} (group_id={group_id})")
         return total // groups
     if kind == "shortcut":
         for v in section.get_ints("from"):
-            _layer_ref(section, v, known)
+            _layer_ref(section, v, known, "from")
         if section.get("weights_type", "none") != "none":
-            raise WeightsFileError(f"{section.where()}: weighted shortcut (weights_type) is not supported")
+            raise WeightsFileError(f"{section.where('weights_type')}: weighted shortcut (weights_type) is not "
+                                   f"supported")
         return channels
     if kind == "reorg":
+        # darknet src/reorg_layer.c make_reorg_layer: out_c = c / (stride*stride) reversed, else c * stride*stride
         stride = section.get_int("stride", 1)
+        if stride < 1:
+            raise WeightsFileError(f"{section.where('stride')}: reorg stride={stride} must be positive")
         if section.get_int("reverse", 0):
+            if channels % (stride * stride):
+                raise WeightsFileError(f"{section.where('stride')}: reverse reorg of {channels} channels needs a "
+                                       f"multiple of stride*stride={stride * stride}")
             return channels // (stride * stride)
         return channels * stride * stride
     if kind in _WEIGHTED:
@@ -229,17 +277,21 @@ def conv_parameter_shapes(sections: list[Section], in_channels: int | None = Non
     Returns:
         one ConvParams per [convolutional] section, in layer (= file) order.
     Raises:
-        WeightsFileError: missing [net] channels, a bad option value, a route
-            or shortcut reference out of range, channels not divisible by
-            groups, or a layer type that is unknown or carries unsupported
-            weights; the message names the file, line and layer.
+        WeightsFileError: missing [net] channels, a bad option value (see
+            :meth:`Section.get_int`), a route or shortcut reference out of
+            range or an empty reference list, channels not divisible by groups
+            (convolution, route) or by stride*stride (reverse reorg), a
+            reorg stride below 1, a layer giving 0 channels, a channel or
+            kernel count beyond darknet's int, or a layer type that is unknown
+            or carries unsupported weights; the message names the file, line
+            and layer.
     """
     if not sections or sections[0].type != "net":
         raise WeightsFileError("darknet cfg sections must start with [net]")
     net = sections[0]
     channels = in_channels if in_channels is not None else net.get_int("channels")
     if channels < 1:
-        raise WeightsFileError(f"{net.where()}: channels={channels} must be positive")
+        raise WeightsFileError(f"{net.where('channels')}: channels={channels} must be positive")
     known: list[int] = []  # output channels per layer index
     convs: list[ConvParams] = []
     for section in sections[1:]:
@@ -250,6 +302,6 @@ def conv_parameter_shapes(sections: list[Section], in_channels: int | None = Non
             convs.append(conv)
             channels = conv.filters
         else:
-            channels = _out_channels(section, channels, known)
+            channels = _checked_count(section, "output channels", _out_channels(section, channels, known))
         known.append(channels)
     return convs

@@ -21,7 +21,11 @@ section of darknet layer index i:
 * without: ``conv{i}.conv.bias`` (K,).
 
 The float count must match the cfg exactly: a truncated file, or one with
-floats left over (weights of another cfg), is an error and nothing is written.
+floats left over (weights of another cfg), is an error and nothing is written
+(the size is compared before the file is read). So are values darknet would
+compute garbage from: a NaN or +-Inf anywhere, and a negative
+rolling_variance (darknet normalises by ``sqrt(variance + .000001f)``,
+src/batchnorm_layer.c / blas.c ``normalize_cpu``).
 """
 from __future__ import annotations
 
@@ -31,8 +35,9 @@ import os
 import numpy as np
 
 from ...graph.errors import WeightsFileError
+from ...weights.h5write import save_weights
+from ...weights.values import first_below, first_nonfinite
 from .cfg import ConvParams, conv_parameter_shapes, parse_cfg
-from ...weights.hdf5 import save_weights
 
 # darknet role -> (sub-layer, netdsl role), with and without batch_normalize.
 _NAMES_BN = {"biases": ("bn", "bias"), "scales": ("bn", "scale"), "rolling_mean": ("bn", "mean"),
@@ -40,25 +45,41 @@ _NAMES_BN = {"biases": ("bn", "bias"), "scales": ("bn", "scale"), "rolling_mean"
 _NAMES_PLAIN = {"biases": ("conv", "bias"), "weights": ("conv", "kernel")}
 
 
-def read_darknet_header(data: bytes, path: str = "<weights>") -> tuple[tuple[int, int, int], int, int]:
-    """Decode a .weights header.
+def read_darknet_header(data: bytes, path: str = "<weights>", size: int | None = None
+                        ) -> tuple[tuple[int, int, int], int, int]:
+    """Decode a .weights header (darknet src/parser.c ``load_weights_upto``).
 
+    Args:
+        data: the file's first bytes (at least its header: 20 bytes suffice).
+        path: the file, for messages.
+        size: the whole file's size, if ``data`` is only its start (default ``len(data)``).
     Returns:
         ((major, minor, revision), seen, header_size_in_bytes).
     Raises:
-        WeightsFileError: the data is shorter than the header.
+        WeightsFileError: the file is shorter than the header.
     """
-    if len(data) < 12:
-        raise WeightsFileError(f"darknet weights {path} is {len(data)} bytes, shorter than its "
+    size = len(data) if size is None else size
+    if size < 12 or len(data) < 12:
+        raise WeightsFileError(f"darknet weights {path} is {size} bytes, shorter than its "
                                f"12-byte version header")
     major, minor, revision = (int(v) for v in np.frombuffer(data, "<i4", 3))
     wide = major * 10 + minor >= 2 and major < 1000 and minor < 1000
-    size = 20 if wide else 16
-    if len(data) < size:
-        raise WeightsFileError(f"darknet weights {path} is {len(data)} bytes, shorter than its {size}-byte "
+    header = 20 if wide else 16
+    if size < header or len(data) < header:
+        raise WeightsFileError(f"darknet weights {path} is {size} bytes, shorter than its {header}-byte "
                                f"header (version {major}.{minor}.{revision})")
     seen = int(np.frombuffer(data, "<u8" if wide else "<u4", 1, 12)[0])
-    return (major, minor, revision), seen, size
+    return (major, minor, revision), seen, header
+
+
+def _check_values(path: str, conv: ConvParams, role: str, name: str, values: np.ndarray) -> None:
+    """Refuse NaN/+-Inf anywhere and a negative rolling_variance, naming the tensor and the first bad index."""
+    problem = first_nonfinite(values)
+    if problem is None and role == "rolling_variance":
+        problem = first_below(values, 0.0)
+    if problem:
+        raise WeightsFileError(f"darknet weights {path}: {name} (darknet layer {conv.section.index} {role}): "
+                               f"{problem}; nothing written")
 
 
 def darknet_weight_name(conv: ConvParams, role: str) -> str:
@@ -81,25 +102,32 @@ def convert_darknet(cfg_path, weights_path, out_path) -> dict:
     Raises:
         WeightsFileError: unreadable or malformed cfg, a .weights file shorter
             than its header, a float count different from the cfg's (message
-            names both files and both counts), or a failed write. Nothing is
-            written in any error case.
+            names both files and both counts), a NaN/+-Inf value or a negative
+            rolling_variance (naming the tensor and first bad index), or a
+            failed write. Nothing is written in any error case.
     """
     cfg_path, weights_path, out_path = os.fspath(cfg_path), os.fspath(weights_path), os.fspath(out_path)
     convs = conv_parameter_shapes(parse_cfg(cfg_path))
+    needed = sum(c.count for c in convs)
+    if os.path.exists(weights_path) and not os.path.isfile(weights_path):
+        raise WeightsFileError(f"darknet weights {weights_path} is not a regular file")
     try:
         with open(weights_path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            version, seen, offset = read_darknet_header(f.read(20), weights_path, size)
+            body = size - offset
+            if body != 4 * needed:  # judged from the size, before reading the floats
+                present = f"{body // 4:,} floats" + (f" and {body % 4} stray bytes" if body % 4 else "")
+                hint = "truncated?" if body < 4 * needed else "weights of a different cfg?"
+                raise WeightsFileError(f"darknet weights {weights_path} do not fit {cfg_path}: the cfg needs "
+                                       f"{needed:,} floats after the {offset}-byte header, the file holds {present} "
+                                       f"({hint})")
+            f.seek(0)
             data = f.read()
     except OSError as exc:
         raise WeightsFileError(f"cannot read darknet weights {weights_path}: {exc.strerror or exc}") from None
-    version, seen, offset = read_darknet_header(data, weights_path)
-    needed = sum(c.count for c in convs)
-    body = len(data) - offset
-    if body != 4 * needed:
-        present = f"{body // 4:,} floats" + (f" and {body % 4} stray bytes" if body % 4 else "")
-        hint = "truncated?" if body < 4 * needed else "weights of a different cfg?"
-        raise WeightsFileError(f"darknet weights {weights_path} do not fit {cfg_path}: the cfg needs "
-                               f"{needed:,} floats after the {offset}-byte header, the file holds {present} "
-                               f"({hint})")
+    if len(data) != size:
+        raise WeightsFileError(f"darknet weights {weights_path} changed size while being read")
     floats = np.frombuffer(data, "<f4", needed, offset).astype(np.float32)
     arrays, layouts, pos = {}, {}, 0
     for conv in convs:
@@ -107,6 +135,7 @@ def convert_darknet(cfg_path, weights_path, out_path) -> dict:
             n = int(np.prod(shape))
             name = darknet_weight_name(conv, role)
             arrays[name] = floats[pos:pos + n].reshape(shape)
+            _check_values(weights_path, conv, role, name, arrays[name])
             pos += n
             if role == "weights":
                 layouts[name] = "KCRS"

@@ -1,0 +1,1 @@
+"""Fuzzing support for netdsl readers (see tools/fuzz_readers.py)."""
