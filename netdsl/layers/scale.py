@@ -90,7 +90,9 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
     for role, arg in (("shift", shift), ("scale", scale), ("power", power)):
         if mode.name == "UNIFORM" and isinstance(arg, (int, float)) and not isinstance(arg, bool):
             arg = np.full((1,), arg, np.float32)
-        if not is_static_shape(shape) and arg is not None and arg is not False:
+        if arg is None or arg is False:
+            continue
+        if not is_static_shape(shape):
             if arg is True:
                 fail(name, f"declared ELEMENTWISE {role} would have shape {format_shape(shape)} "
                            f"(input.shape[{axis}:]), which holds runtime dims; give {role} as an array of a static "
@@ -103,8 +105,7 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
                 if not is_static(d):
                     require_equal(self, name, d, f, f"dimension {axis + i} of input {input.name!r} and of the "
                                                     f"ELEMENTWISE {role} {tuple(found)}")
-            shape = tuple(found)
-        w = weights_arg(self, name, role, arg, shape, optional=True)
+        w = weights_arg(self, name, role, arg, shape if is_static_shape(shape) else tuple(found), optional=True)
         if w is not None:
             weights[role] = w
     attrs = dict(mode=mode, channel_axis=axis)
