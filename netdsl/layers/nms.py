@@ -89,7 +89,8 @@ def add_nms(self, boxes, scores, max_output_boxes_per_class, *, iou_threshold=No
         iou_threshold: None (TensorRT's default 0.0), a number in [0, 1]
             (the FLOAT constant ``<name>.iou_threshold``) or a 0-D FLOAT
             tensor: a box is suppressed when its IoU with a selected box is
-            greater.
+            greater. With only a score threshold given, the IoU threshold
+            input is the constant 0.0 (TensorRT's optional inputs are 3 then 4).
         score_threshold: None (TensorRT's default 0.0), a number (the FLOAT
             constant ``<name>.score_threshold``) or a 0-D FLOAT tensor: a box
             is a candidate when its score is greater.
