@@ -21,7 +21,7 @@ LayerType = _members("LayerType", [
     "ELEMENTWISE", "UNARY", "SHUFFLE", "CONCATENATION", "SLICE", "RESIZE", "CONSTANT",
     "IDENTITY", "CAST", "PADDING", "MATRIX_MULTIPLY", "SOFTMAX", "LRN", "REDUCE", "TOPK",
     "GATHER", "SCATTER", "SELECT", "EINSUM", "NORMALIZATION", "CUMULATIVE", "ONE_HOT",
-    "SQUEEZE", "UNSQUEEZE", "RNN", "SHAPE", "FILL",
+    "SQUEEZE", "UNSQUEEZE", "RNN", "SHAPE", "FILL", "NON_ZERO", "NMS",
 ])
 LayerType.__doc__ = "Kind of a layer, as ``trt.LayerType`` (RNN is netdsl's: lowered to a loop)."
 
@@ -83,3 +83,7 @@ RNNDirection.__doc__ = "As TensorRT 8's ``trt.RNNDirection``."
 
 FillOperation = _members("FillOperation", ["LINSPACE", "RANDOM_UNIFORM", "RANDOM_NORMAL"])
 FillOperation.__doc__ = "``trt.FillOperation`` (IFillLayer); RANDOM_NORMAL needs TensorRT >= 10.0."
+
+BoundingBoxFormat = _members("BoundingBoxFormat", ["CORNER_PAIRS", "CENTER_SIZES"])
+BoundingBoxFormat.__doc__ = ("``trt.BoundingBoxFormat`` (INMSLayer): CORNER_PAIRS (x1, y1, x2, y2), any pair of "
+                             "diagonal corners; CENTER_SIZES (x_center, y_center, width, height).")

@@ -396,6 +396,33 @@ def fill(inputs, outputs, attrs, weights) -> int:
     return _numel(outputs[0])
 
 
+@rule(LayerType.NON_ZERO)
+def non_zero(inputs, outputs, attrs, weights) -> int:
+    """``numel(input)``: one compare with zero per input element (writing the coordinates is data movement).
+
+    Semantics: TensorRT INonZeroLayer (ONNX NonZero).
+    """
+    return _numel(inputs[0])
+
+
+@rule(LayerType.NMS)
+def nms(inputs, outputs, attrs, weights) -> int:
+    """``B * N * C + 16 * B * C * N * (N - 1) / 2``: score compares, then the worst case of the IoU tests.
+
+    Per batch item and class, each of the N scores is compared with the
+    score threshold; in the worst case (nothing suppressed, no output limit)
+    every pair of the N boxes gets one IoU test of 16 FLOPs, as ONNX's
+    reference computes it: 4 max/min for the intersection, 3 for its area
+    (2 subtractions, a product), 3 for each box's area, 2 for the union and
+    the divide. Sorting and the final compare are not counted; the count
+    depends on the data, so this is an upper bound. Semantics: TensorRT
+    INMSLayer (ONNX NonMaxSuppression).
+    """
+    b, n, _ = inputs[0]
+    c = inputs[1][2]
+    return b * n * c + 16 * b * c * (n * (n - 1) // 2)
+
+
 # -- data movement ----------------------------------------------------------------------------------
 
 @rule(LayerType.SHUFFLE, LayerType.CONCATENATION, LayerType.SLICE, LayerType.PADDING, LayerType.GATHER,

@@ -11,6 +11,11 @@ between elements. TensorRT restrictions, enforced here: no ellipsis
 (``...``) and no repeated letter inside one term (diagonals), no uppercase
 letters; every output letter occurs in some input and at most once in the
 output; all inputs have one dtype.
+
+Runtime dimensions: dims of one letter broadcast as everywhere (equal or 1,
+:func:`netdsl.layers.select.broadcast_dims`); what is not decided when the
+network is defined is required at run time (checked per optimization
+profile and against the executor's feeds).
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ import string
 
 from ..graph.enums import LayerType
 from ..graph.network import network_method
+from ..graph.shapes import format_shape
 from ._checks import FLOAT_TYPES, check_dtype, fail
+from .select import broadcast_dims
 
 _LETTERS = set(string.ascii_lowercase)
 
@@ -29,8 +36,8 @@ def _check_letters(name, term, what):
         fail(name, f"equation {what} {term!r} has {bad}: TensorRT einsum takes ASCII lowercase letters only")
 
 
-def parse_equation(name, equation: str, shapes) -> tuple[tuple[str, ...], str, tuple[int, ...]]:
-    """Validate ``equation`` against the input shapes.
+def parse_equation(name, equation: str, shapes, net=None) -> tuple[tuple[str, ...], str, tuple[int, ...]]:
+    """Validate ``equation`` against the input shapes (``net`` records requirements on runtime dims).
 
     Returns:
         (input terms, output term, output shape); the output term is the
@@ -45,7 +52,7 @@ def parse_equation(name, equation: str, shapes) -> tuple[tuple[str, ...], str, t
     terms = tuple(lhs.split(","))
     if len(terms) != len(shapes):
         fail(name, f"equation {equation!r} has {len(terms)} input term(s), found {len(shapes)} input(s)")
-    sizes: dict[str, int] = {}
+    sizes: dict = {}
     for i, (term, shape) in enumerate(zip(terms, shapes)):
         _check_letters(name, term, f"term {i}")
         if len(term) != len(shape):
@@ -57,10 +64,11 @@ def parse_equation(name, equation: str, shapes) -> tuple[tuple[str, ...], str, t
                        f"TensorRT einsum does not support")
         for letter, dim in zip(term, shape):
             seen = sizes.get(letter, 1)
-            if dim != seen and 1 not in (dim, seen):
+            both = broadcast_dims(net, name, (seen, dim), f"einsum letter {letter!r} in input {i} and before")
+            if both is None:
                 fail(name, f"equation {equation!r}: letter {letter!r} is {seen} in an earlier input and {dim} in "
-                           f"input {i} (shape {tuple(shape)}); dims of one letter must be equal or 1")
-            sizes[letter] = max(seen, dim) if 1 in (dim, seen) else dim
+                           f"input {i} (shape {format_shape(shape)}); dims of one letter must be equal or 1")
+            sizes[letter] = both
     if arrow:
         _check_letters(name, rhs, "output")
         repeated = sorted({c for c in rhs if rhs.count(c) > 1})
@@ -87,7 +95,9 @@ def add_einsum(self, inputs, equation: str, *, name=None):
         (``"ij,jk->ik"`` for ``"ij,jk"``), without spaces.
     Raises:
         NetworkDefinitionError: no inputs, mixed or non-float dtypes, or an
-            equation breaking a rule above (named in the message).
+            equation breaking a rule above (named in the message). Runtime
+            dims of one letter that do not broadcast raise ShapeError at an
+            optimization profile or ExecutionError at the executor's feeds.
     """
     inputs = list(inputs)
     name = self.begin_layer(LayerType.EINSUM, name, inputs)
@@ -98,6 +108,6 @@ def add_einsum(self, inputs, equation: str, *, name=None):
         if t.dtype != inputs[0].dtype:
             fail(name, f"inputs must have one dtype: {inputs[0].name!r} is {inputs[0].dtype.name}, "
                        f"{t.name!r} is {t.dtype.name} (add a cast)")
-    terms, out_term, shape = parse_equation(name, str(equation), [t.shape for t in inputs])
+    terms, out_term, shape = parse_equation(name, str(equation), [t.shape for t in inputs], self)
     attrs = dict(equation=f"{','.join(terms)}->{out_term}")
     return self.append_layer(LayerType.EINSUM, name, inputs, [(shape, inputs[0].dtype)], attrs)

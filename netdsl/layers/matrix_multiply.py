@@ -9,18 +9,23 @@ of them, and each pair is equal or one of them is 1 (broadcast). The output
 is ``batch + [M] + [N]``, where M is present when input0 is a matrix and N
 when input1 is a matrix (matrix*vector -> vector, vector*vector -> scalar).
 
+Runtime dimensions: batch dims broadcast as everywhere (equal or 1, see
+:func:`netdsl.layers.select.broadcast_dims`); contracted dims K that are not
+known equal when the network is defined are required equal (checked per
+optimization profile and against the executor's feeds).
+
 ``add_fully_connected`` is TensorRT 8's IFullyConnectedLayer (removed in
 TensorRT 10) built from the layers TensorRT 10 offers: shuffle, constant,
 matrix multiply and elementwise.
 """
 from __future__ import annotations
 
-import math
-
 from ..graph.enums import ElementWiseOperation, LayerType, MatrixOperation
 from ..graph.network import network_method
+from ..graph.shapes import format_shape, is_static, is_static_shape, prod, require_equal
 from ._checks import FLOAT_TYPES, as_enum, check_dtype, fail, weights_arg
 from .normalization import reshaped
+from .select import broadcast_dims
 
 
 def _operand(name, tensor, op, which):
@@ -56,7 +61,9 @@ def add_matrix_multiply(self, input0, op0: MatrixOperation, input1, op1: MatrixO
     Raises:
         NetworkDefinitionError: an unknown op0/op1, rank too small for the operation, different
             numbers of batch dims, batch dims that do not broadcast, contracted
-            dims that differ, or a dtype mismatch / non-float dtype.
+            dims that differ, or a dtype mismatch / non-float dtype. Runtime
+            batch or contracted dims that break these rules raise ShapeError
+            at an optimization profile or ExecutionError at the executor's feeds.
     """
     name = self.begin_layer(LayerType.MATRIX_MULTIPLY, name, [input0, input1])
     op0, op1 = as_enum(name, MatrixOperation, op0, "op0"), as_enum(name, MatrixOperation, op1, "op1")
@@ -72,13 +79,19 @@ def add_matrix_multiply(self, input0, op0: MatrixOperation, input1, op1: MatrixO
                    f"{len(batch1)}")
     batch = []
     for i, (a, b) in enumerate(zip(batch0, batch1)):
-        if a != b and 1 not in (a, b):
+        d = broadcast_dims(self, name, (a, b), f"batch dim {i} of {input0.name!r} and {input1.name!r}")
+        if d is None:
             fail(name, f"batch dim {i} does not broadcast: {input0.name!r} {input0.shape} vs "
                        f"{input1.name!r} {input1.shape}")
-        batch.append(b if a == 1 else a)
-    if k0 != k1:
-        fail(name, f"contracted dims differ: op0({input0.name!r} {input0.shape}, {op0.name}) gives K={k0}, "
-                   f"op1({input1.name!r} {input1.shape}, {op1.name}) gives K={k1}")
+        batch.append(d)
+    if is_static(k0) and is_static(k1):
+        if k0 != k1:
+            fail(name, f"contracted dims differ: op0({input0.name!r} {input0.shape}, {op0.name}) gives K={k0}, "
+                       f"op1({input1.name!r} {input1.shape}, {op1.name}) gives K={k1}")
+    else:
+        require_equal(self, name, k0, k1, f"contracted dims K of op0({input0.name!r} {format_shape(input0.shape)}, "
+                                          f"{op0.name}) and op1({input1.name!r} {format_shape(input1.shape)}, "
+                                          f"{op1.name})")
     out = tuple(batch) + ((mat0[0],) if mat0 else ()) + ((mat1[1],) if mat1 else ())
     return self.append_layer(LayerType.MATRIX_MULTIPLY, name, [input0, input1], [(out, input0.dtype)],
                              dict(op0=op0, op1=op1))
@@ -106,7 +119,9 @@ def add_fully_connected(self, input, num_outputs: int, kernel=None, bias=True, *
     ``<name>`` itself.
 
     Args:
-        input: FLOAT/HALF/BF16 tensor of rank >= 3, e.g. NCHW.
+        input: FLOAT/HALF/BF16 tensor of rank >= 3, e.g. NCHW. Its leading
+            dims may be runtime dims; the last three set the kernel's shape
+            (K, C*H*W) and must be known when the network is defined.
         num_outputs: K, the number of output channels.
         kernel: None to declare weights ``<name>.kernel`` (K, V) float32 for a
             weight store, an array of that shape (row-major K x V, the layout
@@ -118,7 +133,7 @@ def add_fully_connected(self, input, num_outputs: int, kernel=None, bias=True, *
         input's dtype.
     Raises:
         NetworkDefinitionError: rank < 3, non-float dtype, num_outputs < 1,
-            weights of the wrong shape.
+            weights of the wrong shape, a runtime dim among the last three.
     """
     base = name or _free_name(self, "fully_connected")
     full = self.scoped_name(base)
@@ -132,7 +147,10 @@ def add_fully_connected(self, input, num_outputs: int, kernel=None, bias=True, *
     if num_outputs < 1:
         fail(full, f"num_outputs must be >= 1, found {num_outputs}")
     lead = input.shape[:-3]
-    m, v = math.prod(lead), math.prod(input.shape[-3:])
+    if not is_static_shape(input.shape[-3:]):
+        fail(full, f"the last three dims of input {input.name!r} {format_shape(input.shape)} are flattened into the "
+                   f"kernel's columns (K, C*H*W), so they must be known when the network is defined")
+    m, v = prod(lead), prod(input.shape[-3:])
     kernel_w = weights_arg(self, full, "kernel", kernel, (num_outputs, v))
     bias_w = weights_arg(self, full, "bias", None if bias is True else bias, (num_outputs,), optional=bias is not True)
 

@@ -26,6 +26,15 @@ bias have the input's rank and broadcast to it (each dim 1 or equal).
 
 In TensorRT, scale and bias are tensors; netdsl holds them as weights and
 the lowering turns them into constants of the input's dtype.
+
+Runtime dimensions: the normalized axes may be runtime dims (statistics are
+taken over whatever size the input has). Weights need static shapes, so a
+coefficient dim facing a runtime input dim is 1 (it broadcasts) or a size
+the input dim is then required to have at run time (checked per
+optimization profile and against the executor's feeds); declared default
+coefficients (``None``) therefore need static dims on ``axes``, and
+per-channel coefficients (instance / group norm) a static C. ``False``
+(identity) coefficients are 1 on runtime dims.
 """
 from __future__ import annotations
 
@@ -33,6 +42,7 @@ import numpy as np
 
 from ..graph.enums import LayerType
 from ..graph.network import DerivedWeights, network_method
+from ..graph.shapes import format_shape, is_static, is_static_shape, require_equal
 from ._checks import FLOAT_TYPES, axes_arg, axes_mask, check_dtype, fail, weights_arg
 
 
@@ -79,6 +89,10 @@ def _add(net, input, scale, bias, axes, epsilon, num_groups, name, layout=None):
             fail(name, f"group norm needs an (N, C, D1, ...) input of rank >= 3, found {input.name!r} "
                        f"{input.shape}")
         channels = input.shape[1]
+        if not is_static(channels):
+            fail(name, f"group norm needs the channel dim of {input.name!r} {format_shape(input.shape)} known when "
+                       f"the network is defined (per-channel scale/bias, groups of C / {num_groups}), found the "
+                       f"runtime dimension {channels}")
         if channels % num_groups:
             fail(name, f"num_groups {num_groups} must divide the {channels} channels of {input.name!r} "
                        f"{input.shape}")
@@ -96,23 +110,37 @@ def _add(net, input, scale, bias, axes, epsilon, num_groups, name, layout=None):
         if layout is not None:  # a helper: stored in torch's layout, seen in the input's rank
             w = _coefficient(net, name, role, arg, layout[1], layout[0])
         else:
-            own = shape if arg is None or isinstance(arg, bool) else tuple(getattr(arg, "shape", np.shape(arg)))
+            if arg is False:
+                own = tuple(d if is_static(d) else 1 for d in shape)
+            elif arg is None or arg is True:
+                if not is_static_shape(shape):
+                    fail(name, f"the default {role} shape {format_shape(shape)} (the input's dims on axes "
+                               f"{axes}) holds runtime dims; give {role} as an array whose dims are 1 on the "
+                               f"runtime axes of {input.name!r} {format_shape(input.shape)} (it broadcasts), "
+                               f"or False")
+                own = shape
+            else:
+                own = tuple(getattr(arg, "shape", np.shape(arg)))
             w = _coefficient(net, name, role, arg, own, own)
-        _check_coefficient(name, role, w, input, num_groups)
+        _check_coefficient(net, name, role, w, input, num_groups)
         coefficients[role] = w
     attrs = dict(axes=axes_mask(axes), axis_indices=axes, epsilon=float(epsilon), num_groups=num_groups)
     return net.append_layer(LayerType.NORMALIZATION, name, [input], [(input.shape, input.dtype)], attrs,
                             coefficients)
 
 
-def _check_coefficient(name, role, w, input, num_groups):
+def _check_coefficient(net, name, role, w, input, num_groups):
     shape = w.shape
     if num_groups > 1 and shape != (1, input.shape[1]) + (1,) * (input.ndim - 2):
         fail(name, f"with num_groups > 1 {role} must be per channel, shape "
                    f"{(1, input.shape[1]) + (1,) * (input.ndim - 2)}, found {shape}")
-    if len(shape) != input.ndim or any(s not in (1, d) for s, d in zip(shape, input.shape)):
+    if len(shape) != input.ndim or any(is_static(d) and s not in (1, d) for s, d in zip(shape, input.shape)):
         fail(name, f"{role} must have the input's rank and broadcast to it (each dim 1 or equal): input "
-                   f"{input.name!r} {input.shape}, {role} {shape}")
+                   f"{input.name!r} {format_shape(input.shape)}, {role} {shape}")
+    for i, (s, d) in enumerate(zip(shape, input.shape)):
+        if not is_static(d) and s != 1:
+            require_equal(net, name, d, s, f"dimension {i} of input {input.name!r} and of {role} {shape} "
+                                           f"(which does not broadcast otherwise)")
 
 
 @network_method
@@ -143,7 +171,11 @@ def add_normalization(self, input, scale, bias, axes, *, epsilon: float = 1e-5, 
             empty or too-wide bitmask; an empty, repeated or out-of-range
             index sequence), num_groups that
             does not divide C or comes with other axes, scale/bias that do
-            not broadcast (per channel for group norm), negative epsilon.
+            not broadcast (per channel for group norm), negative epsilon,
+            default (``None``) coefficients over runtime dims, a runtime C
+            with num_groups > 1. A runtime dim that must equal a coefficient
+            dim raises ShapeError at an optimization profile or
+            ExecutionError at the executor's feeds.
     """
     return _add(self, input, scale, bias, axes, epsilon, num_groups, name)
 
@@ -164,13 +196,16 @@ def add_layer_norm(self, input, normalized_shape, scale=None, bias=None, *, epsi
     Returns:
         the NORMALIZATION Layer (see :func:`add_normalization`).
     Raises:
-        NetworkDefinitionError: ``normalized_shape`` is not the input's trailing dims.
+        NetworkDefinitionError: ``normalized_shape`` is not the input's trailing dims
+            (a runtime trailing dim is required to equal it: ShapeError at an
+            optimization profile, ExecutionError at the executor's feeds).
     """
     normalized = (int(normalized_shape),) if np.ndim(normalized_shape) == 0 else tuple(map(int, normalized_shape))
     k = len(normalized)
-    if not 1 <= k <= input.ndim or input.shape[input.ndim - k:] != normalized:
+    trailing = input.shape[input.ndim - k:] if 1 <= k <= input.ndim else ()
+    if len(trailing) != k or any(is_static(d) and d != n for d, n in zip(trailing, normalized)):
         fail(self.scoped_name(name or "normalization"),
-             f"normalized_shape {normalized} must be the trailing dims of {input.name!r} {input.shape}")
+             f"normalized_shape {normalized} must be the trailing dims of {input.name!r} {format_shape(input.shape)}")
     axes = tuple(range(input.ndim - k, input.ndim))
     layout = (normalized, (1,) * (input.ndim - k) + normalized)
     return _add(self, input, scale, bias, axes, epsilon, 1, name, layout)
@@ -229,4 +264,8 @@ def _channel_layout(net, input, name):
         fail(net.scoped_name(name or "normalization"),
              f"input {input.name!r} must be (N, C, D1, ...) of rank >= 3, found shape {input.shape}")
     c = input.shape[1]
+    if not is_static(c):
+        fail(net.scoped_name(name or "normalization"),
+             f"the channel dim of input {input.name!r} {format_shape(input.shape)} must be known when the network "
+             f"is defined (per-channel scale/bias of shape (C,)), found the runtime dimension {c}")
     return tuple(range(2, input.ndim)), ((c,), (1, c) + (1,) * (input.ndim - 2))

@@ -10,12 +10,19 @@ coordinate equals the index and off_value elsewhere. For axis = -1:
 TensorRT's docs do not say what negative or out-of-range indices do; the
 reference follows ONNX OneHot: an index in [-depth, -1] counts from the
 end, one outside [-depth, depth) gives a row of off_value only.
+
+Runtime dimensions: indices may have runtime dims (the output keeps them);
+``depth`` is a build-time int (TensorRT: "a positive build-time constant"),
+and ``values`` must have 2 elements (a runtime length is required to be 2).
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from ..graph.network import network_method
+from ..graph.shapes import format_shape, is_static, require_equal
 from ._checks import FLOAT_TYPES, check_dtype, fail, index_arg
 from .gather import INDEX_TYPES
 
@@ -45,8 +52,13 @@ def add_one_hot(self, indices, values, depth: int, axis: int, *, name=None):
     name = self.begin_layer(LayerType.ONE_HOT, name, [indices, values])
     check_dtype(name, indices, INDEX_TYPES, "indices")
     check_dtype(name, values, ONE_HOT_TYPES, "values")
-    if values.shape != (2,):
-        fail(name, f"values {values.name!r} must have shape (2,) = [off_value, on_value], found {values.shape}")
+    if values.ndim != 1 or (is_static(values.shape[0]) and values.shape[0] != 2):
+        fail(name, f"values {values.name!r} must have shape (2,) = [off_value, on_value], found "
+                   f"{format_shape(values.shape)}")
+    require_equal(self, name, values.shape[0], 2, f"the length of values {values.name!r} ([off_value, on_value])")
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)):
+        fail(name, f"depth must be an int known when the network is defined, found {type(depth).__name__} "
+                   f"{depth!r}")
     depth = int(depth)
     if depth < 1:
         fail(name, f"depth must be a positive int, found {depth}")

@@ -17,6 +17,15 @@ convolution's kernel and bias. Either way the weights are declared under
 the same names, ``<conv>.kernel`` and ``<bn>.scale/bias/mean/variance``, so
 one weight file (e.g. the darknet converter's ``conv{i}.conv.kernel``,
 ``conv{i}.bn.*``) serves both.
+
+Runtime dimensions: coefficients are weights of a static shape. CHANNEL
+needs a static channel dim; the dims before it (batch) and, for CHANNEL and
+UNIFORM, after it (spatial) may be runtime dims. ELEMENTWISE coefficients
+cover ``input.shape[channel_axis:]``: given as an array (or Weights) of a
+static shape, each runtime input dim there is required to equal the
+coefficients' dim (checked per optimization profile and against the
+executor's feeds; TensorRT-RTX builds such a layer when the profile fixes
+those dims); declared (``True``) they need static dims.
 """
 from __future__ import annotations
 
@@ -25,7 +34,8 @@ import math
 import numpy as np
 
 from ..graph.enums import LayerType, ScaleMode
-from ..graph.network import DerivedWeights, network_method
+from ..graph.network import DerivedWeights, Weights, network_method
+from ..graph.shapes import format_shape, is_static, is_static_shape, require_equal
 from ._checks import FLOAT_TYPES, as_enum, check_axis, check_dtype, fail, weights_arg
 from .convolution import add_convolution_nd
 
@@ -58,7 +68,11 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
         ``mode`` and ``channel_axis`` (normalised to >= 0).
     Raises:
         NetworkDefinitionError: an unknown mode, dtype not float, rank < 4,
-            channel axis a bool or out of range, or a coefficient of the wrong shape.
+            channel axis a bool or out of range, a coefficient of the wrong
+            shape, a runtime channel dim (CHANNEL), declared ELEMENTWISE
+            coefficients over runtime dims. A runtime dim that must equal an
+            ELEMENTWISE coefficient dim raises ShapeError at an optimization
+            profile or ExecutionError at the executor's feeds.
     """
     name = self.begin_layer(LayerType.SCALE, name, [input])
     check_dtype(name, input, FLOAT_TYPES)
@@ -68,11 +82,30 @@ def add_scale_nd(self, input, mode: ScaleMode, shift=None, scale=None, power=Non
     axis = check_axis(name, channel_axis, input.ndim, "channel_axis")
     mode = as_enum(name, ScaleMode, mode, "mode")
     shape = _coefficient_shape(mode, input.shape, axis)
+    if mode.name == "CHANNEL" and not is_static(shape[0]):
+        fail(name, f"CHANNEL coefficients (C,) need the channel dim {axis} of input {input.name!r} "
+                   f"{format_shape(input.shape)} known when the network is defined, found the runtime dimension "
+                   f"{shape[0]}")
     weights = {}
     for role, arg in (("shift", shift), ("scale", scale), ("power", power)):
         if mode.name == "UNIFORM" and isinstance(arg, (int, float)) and not isinstance(arg, bool):
             arg = np.full((1,), arg, np.float32)
-        w = weights_arg(self, name, role, arg, shape, optional=True)
+        if arg is None or arg is False:
+            continue
+        if not is_static_shape(shape):
+            if arg is True:
+                fail(name, f"declared ELEMENTWISE {role} would have shape {format_shape(shape)} "
+                           f"(input.shape[{axis}:]), which holds runtime dims; give {role} as an array of a static "
+                           f"shape")
+            found = tuple(arg.shape) if isinstance(arg, (Weights, DerivedWeights)) else np.shape(arg)
+            if len(found) != len(shape) or any(is_static(d) and d != f for d, f in zip(shape, found)):
+                fail(name, f"{role} weights must have shape {format_shape(shape)} (input.shape[{axis}:] of "
+                           f"{input.name!r}), found {tuple(found)}")
+            for i, (d, f) in enumerate(zip(shape, found)):
+                if not is_static(d):
+                    require_equal(self, name, d, f, f"dimension {axis + i} of input {input.name!r} and of the "
+                                                    f"ELEMENTWISE {role} {tuple(found)}")
+        w = weights_arg(self, name, role, arg, shape if is_static_shape(shape) else tuple(found), optional=True)
         if w is not None:
             weights[role] = w
     attrs = dict(mode=mode, channel_axis=axis)
@@ -137,6 +170,10 @@ def add_batch_norm(self, input, eps: float = 1e-5, channel_axis: int = 1, *, nam
     full = self.scoped_name(name or "bn")
     axis = check_axis(full, channel_axis, input.ndim, "channel_axis")
     c = input.shape[axis]
+    if not is_static(c):
+        fail(full, f"batch norm needs the channel dim {axis} of input {input.name!r} {format_shape(input.shape)} "
+                   f"known when the network is defined (scale/bias/mean/variance (C,)), found the runtime "
+                   f"dimension {c}")
     eps = _check_eps(full, eps)
     gamma, beta, mean, var, bn_scale = _declare_batch_norm(self, full, c, eps)
     scale = DerivedWeights(f"{full}.scale(folded)", (c,), (gamma, var), bn_scale)

@@ -38,6 +38,11 @@ ADDED_IN = {
 
 _REDUCED_FLOATS = {DataType.HALF: "FP16", DataType.BF16: "BF16"}
 
+# Layer types a flavor defines in its network API but cannot build: TensorRT-RTX 1.7.1 adds NonZero and NMS
+# layers, and build_serialized_network then fails with "... has no runners that implement it"
+# (tests/tensorrt/test_build_data_dependent.py checks that this is still so).
+NO_RUNNER = {"rtx": ("NON_ZERO", "NMS")}
+
 
 def _parse_version(text: str) -> tuple[int, ...]:
     """'10.8.0.43' -> (10, 8, 0, 43); stops at the first non-numeric part ('post1')."""
@@ -308,6 +313,18 @@ class TensorRTModule:
         hw = self._hw(pre) is not None and self._hw(post) is not None
         return self._add(network, "add_padding_nd", (input, pre, post),
                          "add_padding", (input, self._hw(pre), self._hw(post)) if hw else None)
+
+    # -- layers a flavor cannot build -------------------------------------------
+    def has_runner(self, layer_type) -> bool:
+        """Whether this TensorRT can build (has a runner for) a netdsl LayerType.
+
+        False for NON_ZERO and NMS on TensorRT-RTX: its network API has
+        ``add_non_zero`` / ``add_nms``, but its builder has no implementation
+        ("has no runners that implement it", TensorRT-RTX 1.7.1). Full
+        TensorRT builds both (INonZeroLayer and INMSLayer are in every
+        version of the API file, 8.6.1 on).
+        """
+        return getattr(layer_type, "name", str(layer_type)) not in NO_RUNNER.get(self.flavor, ())
 
     # -- enums ----------------------------------------------------------------
     def has_per_channel_group_norm(self, network) -> bool:

@@ -181,7 +181,12 @@ def every_layer_type_net():
     seq = net.add_rnn(s, 1, 5, RNNOperation.GRU, name="gru").get_output(0)
     shape = net.add_shape(seq, name="shape").output
     filled = net.add_fill((2, 3), "LINSPACE", 0.0, (1.0, 2.0), name="fill").output
-    for t in (e, g, sc, oh, seq, shape, filled):
+    nz = net.add_non_zero(x, name="nonzero").output
+    boxes = net.add_shuffle(x, reshape_dims=(1, 36, 4), name="boxes").output
+    scores = net.add_shuffle(x, reshape_dims=(1, 36, 4), name="scores").output
+    limit = net.add_constant((), np.array(2, np.int32), name="nms_limit").output  # a tensor: no scoped constants
+    nms = net.add_nms(boxes, scores, limit, name="nms")
+    for t in (e, g, sc, oh, seq, shape, filled, nz, nms.get_output(0), nms.get_output(1)):
         net.mark_output(t)
     return net
 

@@ -4,7 +4,8 @@ import numpy as np
 
 from netdsl import (ActivationType, DataType, ElementWiseOperation, Network, PaddingMode, PoolingType, SampleMode,
                     ScaleMode, UnaryOperation)
-from netdsl.graph.enums import MatrixOperation, ReduceOperation, TopKOperation
+from netdsl.graph.enums import (CumulativeOperation, GatherMode, MatrixOperation, ReduceOperation, ScatterMode,
+                                TopKOperation)
 
 # case name -> (input dims with names, concrete shapes, builder(net, x) -> output tensor)
 CASES = {
@@ -75,6 +76,125 @@ CASES = {
     "cast_half": (("n", 3), [(2, 3), (1, 3)], lambda net, x: net.add_cast(x, DataType.HALF).output),
 }
 
+
+
+def _const(net, value, dtype=np.float32):
+    value = np.asarray(value, dtype)
+    return net.add_constant(value.shape, value).output
+
+
+def _small_indices(net, x, top=3):
+    """INT32 indices in [0, top] of x's shape, from x: floor(clip(|x|, 0, top))."""
+    a = net.add_activation(net.add_unary(x, UnaryOperation.ABS).output, ActivationType.CLIP, 0.0, float(top)).output
+    return net.add_cast(net.add_unary(a, UnaryOperation.FLOOR).output, DataType.INT32).output
+
+
+def _greater_than_zero(net, x):
+    zero = _const(net, np.zeros((1,) * x.ndim))
+    return net.add_elementwise(x, zero, ElementWiseOperation.GREATER).output
+
+
+def _gather_nd_batched(net, x):
+    idx = _small_indices(net, net.add_slice(x, (0, 0, 0), (x.shape[0], 3, 1), (1, 1, 1)).output)
+    return net.add_gather(x, idx, 0, mode=GatherMode.ND, num_elementwise_dims=1).output
+
+
+def _scatter_nd(net, x):
+    updates = net.add_slice(x, (0, 0, 0), (2, 4, x.shape[2]), (1, 1, 1)).output
+    return net.add_scatter(x, _const(net, [[1], [0]], np.int32), updates, ScatterMode.ND).output
+
+
+def _nms(net, x):
+    scores = net.add_activation(x, ActivationType.SIGMOID).output
+    return net.add_nms(x, scores, 3, iou_threshold=0.3, score_threshold=0.4).get_output(0)
+
+
+# The families ported to runtime dimensions by issue 8 (one case or more per family).
+CASES.update({
+    "gather_default": (("n", 5, "w"), [(2, 5, 3), (1, 5, 4)],
+                       lambda net, x: net.add_gather(x, _const(net, [4, 0, 2], np.int32), 1).output),
+    "gather_default_runtime_axis": (("n", 5, "w"), [(2, 5, 3), (1, 5, 1)],
+                                    lambda net, x: net.add_gather(x, _const(net, [0, -1], np.int32), 2).output),
+    "gather_default_elementwise_dim": (("n", 5, "w"), [(2, 5, 3), (1, 5, 4)],
+                                       lambda net, x: net.add_gather(x, _const(net, [[3, 1]], np.int32), 1,
+                                                                     num_elementwise_dims=1).output),
+    "gather_element": (("n", 5, "w"), [(2, 5, 3), (1, 5, 4)],
+                       lambda net, x: net.add_gather(x, _small_indices(net, x, 4), 1, mode=GatherMode.ELEMENT).output),
+    "gather_nd": (("n", 4, "w"), [(2, 4, 3), (1, 4, 5)],
+                  lambda net, x: net.add_gather(x, _const(net, [[0, 1], [0, 3]], np.int32), 0,
+                                                mode=GatherMode.ND).output),
+    "gather_nd_batched": (("n", 4, "w"), [(2, 4, 3), (1, 4, 5)], _gather_nd_batched),
+    "scatter_element": (("n", 4, "w"), [(2, 4, 3), (1, 4, 5)],
+                        lambda net, x: net.add_scatter(x, _small_indices(net, x), x, ScatterMode.ELEMENT,
+                                                       axis=1).output),
+    "scatter_nd": (("n", 4, "w"), [(2, 4, 3), (3, 4, 1)], _scatter_nd),
+    "select": (("n", 3, "w"), [(2, 3, 4), (1, 3, 2)],
+               lambda net, x: net.add_select(_greater_than_zero(net, x), x, _const(net, [[[1], [2], [3]]])).output),
+    "select_runtime_vs_static": (("n", 3, "w"), [(2, 3, 4), (1, 3, 1)],
+                                 lambda net, x: net.add_select(_greater_than_zero(net, x), x,
+                                                               _const(net, np.arange(12).reshape(1, 3, 4))).output),
+    "squeeze_unsqueeze": (("n", 1, "w"), [(2, 1, 3), (1, 1, 5)],
+                          lambda net, x: net.add_unsqueeze(net.add_squeeze(x, (1,)).output, (0, -1)).output),
+    "squeeze_runtime_dim": (("n", 3, "w"), [(2, 3, 1), (1, 3, 1)], lambda net, x: net.add_squeeze(x, (2,)).output),
+    "topk_runtime_axis": (("n", "w"), [(2, 5), (3, 2)],
+                          lambda net, x: net.add_topk(x, TopKOperation.MIN, 2, (1,)).get_output(1)),
+    "matmul_broadcast": (("n", "m", 3), [(2, 4, 3), (1, 1, 3)],
+                         lambda net, x: net.add_matrix_multiply(x, MatrixOperation.NONE,
+                                                                _const(net, np.arange(12).reshape(1, 3, 4) / 7),
+                                                                MatrixOperation.NONE).output),
+    "matmul_runtime_k": (("n", "k"), [(1, 3), (4, 3)],
+                         lambda net, x: net.add_matrix_multiply(x, MatrixOperation.NONE,
+                                                                _const(net, np.arange(12).reshape(3, 4) / 5),
+                                                                MatrixOperation.NONE).output),
+    "matmul_vector_broadcast": (("n", 3), [(2, 3), (5, 3)],
+                                lambda net, x: net.add_matrix_multiply(x, MatrixOperation.VECTOR,
+                                                                       _const(net, np.ones((1, 3, 4))),
+                                                                       MatrixOperation.NONE).output),
+    "fully_connected": (("n", 2, 3, 3), [(2, 2, 3, 3), (1, 2, 3, 3)],
+                        lambda net, x: net.add_fully_connected(x, 4).output),
+    "einsum_broadcast": (("n", 3, "w"), [(2, 3, 4), (1, 3, 2)],
+                         lambda net, x: net.add_einsum([x, _const(net, [[1, 2, 3]])], "ncw,nc->nw").output),
+    "one_hot": (("n", "w"), [(2, 3), (4, 1)],
+                lambda net, x: net.add_one_hot(_small_indices(net, x), _const(net, [-1, 2]), 4, -1).output),
+    "cumulative_runtime_axis": (("n", 3, "w"), [(2, 3, 4), (1, 3, 1)],
+                                lambda net, x: net.add_cumulative(x, 2, CumulativeOperation.SUM, exclusive=True,
+                                                                  reverse=True).output),
+    "lrn": (("n", 5, "h", "w"), [(1, 5, 2, 3), (2, 5, 1, 1)], lambda net, x: net.add_lrn(x, 3, 1.0, 0.75, 2.0).output),
+    "softmax_runtime_axis": (("n", 3, "w"), [(2, 3, 4), (1, 3, 1)], lambda net, x: net.add_softmax(x, axes=(2,)).output),
+    "reduce_runtime_axis_drop": (("n", 3, "w"), [(2, 3, 4), (1, 3, 2)],
+                                 lambda net, x: net.add_reduce(x, ReduceOperation.MAX, (0, 2), False).output),
+    "instance_norm": (("n", 3, "h", "w"), [(2, 3, 4, 2), (1, 3, 3, 3)], lambda net, x: net.add_instance_norm(x).output),
+    "group_norm": (("n", 4, "h", "w"), [(2, 4, 3, 2), (1, 4, 2, 3)], lambda net, x: net.add_group_norm(x, 2).output),
+    "layer_norm": (("n", "t", 5), [(2, 3, 5), (1, 1, 5)], lambda net, x: net.add_layer_norm(x, 5).output),
+    "normalization_runtime_axis": (("n", 3, "w"), [(2, 3, 4), (1, 3, 2)],
+                                   lambda net, x: net.add_normalization(x, np.full((1, 3, 1), 1.5, np.float32),
+                                                                        np.full((1, 3, 1), 0.25, np.float32),
+                                                                        (2,)).output),
+    "parametric_relu": (("n", 3, "h", "w"), [(2, 3, 2, 2), (1, 3, 1, 4)],
+                        lambda net, x: net.add_parametric_relu(x).output),
+    "parametric_relu_tensor_slopes": (("n", 3, "w"), [(2, 3, 2), (1, 3, 4)],
+                                      lambda net, x: net.add_parametric_relu(
+                                          x, net.add_activation(x, ActivationType.SIGMOID).output).output),
+    "scale_elementwise_runtime_spatial": (("n", 3, "h", "w"), [(2, 3, 2, 2), (1, 3, 2, 2)],
+                                          lambda net, x: net.add_scale(
+                                              x, ScaleMode.ELEMENTWISE,
+                                              scale=np.arange(12, dtype=np.float32).reshape(3, 2, 2)).output),
+    "scale_uniform": (("n", 3, "h", "w"), [(2, 3, 2, 2), (1, 3, 1, 5)],
+                      lambda net, x: net.add_scale(x, ScaleMode.UNIFORM, shift=0.5, scale=2.0).output),
+    "identity_cast_int": (("n", 3), [(2, 3), (1, 3)],
+                          lambda net, x: net.add_cast(net.add_identity(net.add_cast(x, DataType.INT32).output).output,
+                                                      DataType.FLOAT).output),
+    "swish": (("n", 3), [(2, 3), (1, 3)], lambda net, x: net.add_swish(x).output),
+    "hard_swish": (("n", "w"), [(2, 3), (1, 5)], lambda net, x: net.add_hard_swish(x).output),
+    "silu": (("n", "w"), [(2, 3), (1, 5)], lambda net, x: net.add_silu(x).output),
+    # Data-dependent output shapes: no runner in TensorRT-RTX (the build test expects netdsl's refusal).
+    "non_zero": (("n", 3), [(2, 3), (4, 3)],
+                 lambda net, x: net.add_non_zero(_greater_than_zero(net, x)).output),
+    "nms": (("n", "m", 4), [(2, 6, 4), (1, 3, 4)], _nms),
+})
+
+# Cases TensorRT-RTX has no runner for: their build must be refused by netdsl before TensorRT builds.
+NO_RTX_RUNNER = {"non_zero", "nms"}
 
 def build(dims, builder, seed=0):
     net = Network("case")
