@@ -12,7 +12,7 @@ Loops", "Working with Dynamic Shapes"):
   first transpose, reshape (0 copies the input dimension, -1 is inferred; input 1 replaces the
   dimensions), second transpose; IElementWiseLayer LESS gives BOOL; ISelectLayer broadcasts.
 
-Layers of a loop are those from its ITripLimitLayer to its last ILoopOutputLayer (the RNN lowering adds
+Each layer's parameters are read from TensorRT once. Layers of a loop are those from its ITripLimitLayer to its last ILoopOutputLayer (the RNN lowering adds
 each loop in one run); a loop-invariant layer among them is simply recomputed every iteration.
 """
 import numpy as np
@@ -23,76 +23,86 @@ def as_type(trt, layer, cls):
     return layer
 
 
-def _slice(trt, layer, args):
+def _slice(trt, layer):
     s = as_type(trt, layer, "ISliceLayer")
-    data = args[0]
-    start, size, stride = (tuple(int(v) for v in (args[i] if i < len(args) and args[i] is not None else default))
-                           for i, default in ((1, s.start), (2, s.shape), (3, s.stride)))
+    # a shape-tensor input (1-3) replaces the static parameter, which is then not read (TensorRT would warn)
+    static = {i: tuple(getattr(s, attr)) for i, attr in ((1, "start"), (2, "shape"), (3, "stride"))
+              if i >= layer.num_inputs or layer.get_input(i) is None}
     clamp = s.mode.name == "CLAMP"
-    out = data
-    for axis, (a, n, st) in enumerate(zip(start, size, stride)):
-        index = a + st * np.arange(n)
-        if clamp:
-            index = np.clip(index, 0, data.shape[axis] - 1)
-        else:
-            assert s.mode.name in ("STRICT_BOUNDS", "DEFAULT"), s.mode
-            assert n == 0 or (index.min() >= 0 and index.max() < data.shape[axis]), (layer.name, index)
-        out = np.take(out, index, axis=axis)
-    return out
+    assert clamp or s.mode.name in ("STRICT_BOUNDS", "DEFAULT"), s.mode
+
+    def run(args):
+        data = args[0]
+        start, size, stride = (tuple(int(v) for v in (static[i] if i in static else args[i])) for i in (1, 2, 3))
+        out = data
+        for axis, (a, n, st) in enumerate(zip(start, size, stride)):
+            index = a + st * np.arange(n)
+            if clamp:
+                index = np.clip(index, 0, data.shape[axis] - 1)
+            else:
+                assert n == 0 or (index.min() >= 0 and index.max() < data.shape[axis]), (layer.name, index)
+            out = np.take(out, index, axis=axis)
+        return out
+    return run
 
 
-def _shuffle(trt, layer, args):
+def _shuffle(trt, layer):
     s = as_type(trt, layer, "IShuffleLayer")
-    x = args[0]
-    x = x.transpose(tuple(s.first_transpose)[:x.ndim])
-    if len(args) > 1 and args[1] is not None:
-        dims = tuple(int(v) for v in args[1])
-    else:
-        dims = tuple(s.reshape_dims)
-    if s.zero_is_placeholder:
-        dims = tuple(x.shape[i] if d == 0 else d for i, d in enumerate(dims))
-    x = x.reshape(dims)
-    return x.transpose(tuple(s.second_transpose)[:x.ndim])
+    first, second, placeholder = tuple(s.first_transpose), tuple(s.second_transpose), s.zero_is_placeholder
+    static = tuple(s.reshape_dims) if layer.num_inputs < 2 or layer.get_input(1) is None else None
+
+    def run(args):
+        x = args[0].transpose(first[:args[0].ndim])
+        dims = static if static is not None else tuple(int(v) for v in args[1])
+        if placeholder:
+            dims = tuple(x.shape[i] if d == 0 else d for i, d in enumerate(dims))
+        x = x.reshape(dims)
+        return x.transpose(second[:x.ndim])
+    return run
 
 
 _ELEMENTWISE = {"SUM": np.add, "SUB": np.subtract, "PROD": np.multiply, "LESS": np.less,
                 "MAX": np.maximum, "MIN": np.minimum, "FLOOR_DIV": np.floor_divide}
 _CAST = {"HALF": np.float16, "FLOAT": np.float32, "INT32": np.int32, "INT64": np.int64, "BOOL": np.bool_}
+_ACTIVATION = {"SIGMOID": lambda v: 1 / (1 + np.exp(-v)), "TANH": np.tanh, "RELU": lambda v: np.maximum(v, 0)}
 
 
-def plain_layer(trt, layer, kind, args):
-    """Value of the single output of a non-loop layer (of LayerType ``kind``)."""
+def compile_layer(trt, layer, kind):
+    """``run(args) -> value`` of the single output of a non-loop layer (of LayerType ``kind``)."""
     lt = trt.LayerType
     if kind == lt.CONSTANT:
         c = as_type(trt, layer, "IConstantLayer")
-        return np.asarray(c.weights).reshape(tuple(c.shape))
+        value = np.asarray(c.weights).reshape(tuple(c.shape))
+        return lambda args: value
     if kind == lt.MATRIX_MULTIPLY:
         m = as_type(trt, layer, "IMatrixMultiplyLayer")
         assert m.op0 == m.op1 == trt.MatrixOperation.NONE
-        return np.matmul(*args)
+        return lambda args: np.matmul(*args)
     if kind == lt.ELEMENTWISE:
-        return _ELEMENTWISE[as_type(trt, layer, "IElementWiseLayer").op.name](*args)
+        fn = _ELEMENTWISE[as_type(trt, layer, "IElementWiseLayer").op.name]
+        return lambda args: fn(*args)
     if kind == lt.ACTIVATION:
-        act = as_type(trt, layer, "IActivationLayer").type.name
-        return {"SIGMOID": lambda v: 1 / (1 + np.exp(-v)), "TANH": np.tanh,
-                "RELU": lambda v: np.maximum(v, 0)}[act](args[0])
+        fn = _ACTIVATION[as_type(trt, layer, "IActivationLayer").type.name]
+        return lambda args: fn(args[0])
     if kind == lt.SLICE:
-        return _slice(trt, layer, args)
+        return _slice(trt, layer)
     if kind == lt.SHUFFLE:
-        return _shuffle(trt, layer, args)
+        return _shuffle(trt, layer)
     if kind == lt.CONCATENATION:
-        return np.concatenate(args, axis=as_type(trt, layer, "IConcatenationLayer").axis)
+        axis = as_type(trt, layer, "IConcatenationLayer").axis
+        return lambda args: np.concatenate(args, axis=axis)
     if kind == lt.CAST:
-        return args[0].astype(_CAST[as_type(trt, layer, "ICastLayer").to_type.name])
+        to = _CAST[as_type(trt, layer, "ICastLayer").to_type.name]
+        return lambda args: args[0].astype(to)
     if kind == lt.SHAPE:
-        return np.array(args[0].shape, np.int64)
+        return lambda args: np.array(args[0].shape, np.int64)
     if kind == lt.SELECT:
-        return np.where(*args)
+        return lambda args: np.where(*args)
     raise AssertionError(f"evaluator has no rule for {kind}")
 
 
-def _inputs(layer, values):
-    return [None if layer.get_input(j) is None else values[layer.get_input(j).name] for j in range(layer.num_inputs)]
+def _input_names(layer):
+    return [None if layer.get_input(j) is None else layer.get_input(j).name for j in range(layer.num_inputs)]
 
 
 def evaluate(trt, network, feeds):
@@ -106,53 +116,62 @@ def evaluate(trt, network, feeds):
         value = np.asarray(feeds[name])
         values[name] = value.astype(np.float64) if value.dtype.kind == "f" else value
     layers = [network.get_layer(i) for i in range(network.num_layers)]
-    kinds = {id(layer): layer.type for layer in layers}  # before as_type() recasts a layer (its .type changes meaning)
+    kinds = [layer.type for layer in layers]  # before as_type() recasts a layer (its .type changes meaning)
     lt = trt.LayerType
+    boundary = (lt.TRIP_LIMIT, lt.ITERATOR, lt.RECURRENCE, lt.LOOP_OUTPUT)
+    # (kind, input names, output name, run) per layer, read from TensorRT once
+    steps = [(kind, _input_names(layer), layer.get_output(0).name if layer.num_outputs else None,
+              None if kind in boundary else compile_layer(trt, layer, kind)) for layer, kind in zip(layers, kinds)]
+
+    def arguments(names):
+        return [None if n is None else values[n] for n in names]
+
     i = 0
     while i < len(layers):
-        layer = layers[i]
-        if kinds[id(layer)] != lt.TRIP_LIMIT:
-            values[layer.get_output(0).name] = plain_layer(trt, layer, kinds[id(layer)], _inputs(layer, values))
+        kind, ins, out, run = steps[i]
+        if kind != lt.TRIP_LIMIT:
+            values[out] = run(arguments(ins))
             i += 1
             continue
         # A loop: from its trip limit to its last loop output.
-        name = as_type(trt, layer, "ITripLimitLayer").loop.name
-        end = max(j for j, other in enumerate(layers) if kinds[id(other)] == lt.LOOP_OUTPUT
+        name = as_type(trt, layers[i], "ITripLimitLayer").loop.name
+        end = max(j for j, other in enumerate(layers) if kinds[j] == lt.LOOP_OUTPUT
                   and as_type(trt, other, "ILoopOutputLayer").loop.name == name)
-        body = layers[i + 1:end + 1]
-        trip_value = values[layer.get_input(0).name]
+        body = list(range(i + 1, end + 1))
+        trip_value = values[ins[0]]
         assert np.ndim(trip_value) == 0, f"trip limit of {name} must be 0-D, found shape {np.shape(trip_value)}"
         trips = int(trip_value)
+        reverse = {j: as_type(trt, layers[j], "IIteratorLayer").reverse for j in body if kinds[j] == lt.ITERATOR}
+        axis = {j: as_type(trt, layers[j], "IIteratorLayer").axis for j in body if kinds[j] == lt.ITERATOR}
         per_iteration, next_value = {}, {}
         for it in range(trips):
-            for b in body:
-                out = b.get_output(0).name
-                if kinds[id(b)] == lt.ITERATOR:
-                    itl = as_type(trt, b, "IIteratorLayer")
-                    src = values[b.get_input(0).name]
-                    values[out] = np.take(src, trips - 1 - it if itl.reverse else it, axis=itl.axis)
-                elif kinds[id(b)] == lt.RECURRENCE:
-                    values[out] = values[b.get_input(0).name] if it == 0 else next_value[out]
-                elif kinds[id(b)] == lt.LOOP_OUTPUT:
+            for j in body:
+                kind, ins, out, run = steps[j]
+                if kind == lt.ITERATOR:
+                    values[out] = np.take(values[ins[0]], trips - 1 - it if reverse[j] else it, axis=axis[j])
+                elif kind == lt.RECURRENCE:
+                    values[out] = values[ins[0]] if it == 0 else next_value[out]
+                elif kind == lt.LOOP_OUTPUT:
                     continue
                 else:
-                    values[out] = plain_layer(trt, b, kinds[id(b)], _inputs(b, values))
+                    values[out] = run(arguments(ins))
                 per_iteration.setdefault(out, []).append(values[out])
-            for b in body:  # the recurrences' values for the next iteration
-                if kinds[id(b)] == lt.RECURRENCE:
-                    next_value[b.get_output(0).name] = values[b.get_input(1).name]
-        for b in body:
-            if kinds[id(b)] != lt.LOOP_OUTPUT:
+            for j in body:  # the recurrences' values for the next iteration
+                kind, ins, out, _ = steps[j]
+                if kind == lt.RECURRENCE:
+                    next_value[out] = values[ins[1]]
+        for j in body:
+            kind, ins, out, _ = steps[j]
+            if kind != lt.LOOP_OUTPUT:
                 continue
-            lo = as_type(trt, b, "ILoopOutputLayer")
-            src = b.get_input(0)
+            lo = as_type(trt, layers[j], "ILoopOutputLayer")
             if lo.kind == trt.LoopOutput.LAST_VALUE:  # of a recurrence: its value after the last iteration
-                values[b.get_output(0).name] = next_value[src.name]
+                values[out] = next_value[ins[0]]
             else:
-                assert int(values[b.get_input(1).name]) == trips, "the output length is the trip count here"
-                seq = per_iteration[src.name]
+                assert int(values[ins[1]]) == trips, "the output length is the trip count here"
+                seq = per_iteration[ins[0]]
                 if lo.kind == trt.LoopOutput.REVERSE:
                     seq = seq[::-1]
-                values[b.get_output(0).name] = np.stack(seq, axis=lo.axis)
+                values[out] = np.stack(seq, axis=lo.axis)
         i = end + 1
     return {network.get_output(k).name: values[network.get_output(k).name] for k in range(network.num_outputs)}

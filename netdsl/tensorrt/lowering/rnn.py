@@ -232,7 +232,7 @@ def _direction(b, seq, k, reverse, h0, c0, trip, lengths=None):
         r = b.slice("r", rz, (0, 0), (batch, hidden))
         z = b.slice("z", rz, (0, hidden), (batch, hidden))
         if layer.linear_before_reset:
-            hn = b.elementwise("h_n_bias", b.slice("h_n", gh, (0, 2 * hidden), (batch, hidden)),
+            hn = b.elementwise("h_n_bias", b.slice("h_gate_n", gh, (0, 2 * hidden), (batch, hidden)),
                                b.const("bias_hn", recurrent_bias[None]), "SUM")
             hn = b.elementwise("reset", r, hn, "PROD")
         else:
