@@ -138,3 +138,23 @@ def test_fp16_with_lengths_builds(build_engine_rtx):
     """A HALF network (strongly typed: float16 weights and zero constants, masks with SELECT) builds."""
     net, _, profile = rnn_network("LSTM", half=True, variants=("bi_l2_bf_len", "uni_l2_states_len"))
     build_engine_rtx(net, profiles=[profile])
+
+
+def test_engine_semantics_of_lengths_outside_1_to_T(rtx):
+    """Documented (docs/recurrent.md), not checked by an engine: a length above T acts as T; a length <= 0
+    keeps the initial state and outputs zeros. (The reference executor refuses both.)"""
+    module = torch_module("GRU", FEATURES, HIDDEN, 1, True, seed=4)
+    net = nd.Network("lengths_out_of_range")
+    x = net.add_input("x", DataType.FLOAT, ("time", "batch", FEATURES))
+    lengths = net.add_input("lengths", DataType.INT32, ("batch",))
+    layer = net.add_rnn(x, 1, HIDDEN, "GRU", direction=RNNDirection.BIDIRECTION, sequence_lengths=lengths, name="gru")
+    for t in layer.outputs:
+        net.mark_output(t)
+    net.bind_weights(from_torch("gru", module.state_dict(), "GRU"))
+    _, trt_network, keep = to_trt_network(net, rtx)
+    xv = np.random.default_rng(3).standard_normal((5, 3, FEATURES)).astype(np.float32)
+    got = evaluate(rtx.trt, trt_network, {"x": xv, "lengths": np.array([9, 0, -2], np.int32)})
+    seq, h_n = run_torch(module, "GRU", xv[:, :1])  # sequence 0 unpacked: its length acts as T = 5
+    np.testing.assert_allclose(got["gru"][:, :1], seq, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(got["gru:1"][:, :1], h_n, atol=1e-5, rtol=0)
+    assert not got["gru"][:, 1:].any() and not got["gru:1"][:, 1:].any()  # zero initial state, zero outputs
