@@ -123,8 +123,8 @@ def _check_state(network, layer, state, input, expected, what):
         fail(layer, f"{what} {state.name!r} must have shape {format_shape(expected)} (layers*directions, batch, "
                     f"hidden_size), found {format_shape(state.shape)}")
     for axis, (found, want) in enumerate(zip(state.shape, expected)):  # runtime dims: checked at run time
-        require_equal(network, layer, found, want, f"{what} {state.name!r} axis {axis} must equal the expected "
-                                                   f"shape {format_shape(expected)}'s (found vs expected)")
+        require_equal(network, layer, found, want, f"{what} {state.name!r} of shape {format_shape(expected)} "
+                                                   f"(axis {axis}, found vs expected)")
 
 
 def _check_lengths(network, layer, lengths, input, batch):
@@ -135,8 +135,8 @@ def _check_lengths(network, layer, lengths, input, batch):
     if is_static(found) and is_static(batch) and found != batch:
         fail(layer, f"sequence_lengths {lengths.name!r} must have shape ({batch},) (one length per sequence of "
                     f"input {input.name!r}), found ({found},)")
-    require_equal(network, layer, found, batch, f"sequence_lengths {lengths.name!r} must have one length per "
-                                                f"sequence of input {input.name!r} (found vs batch)")
+    require_equal(network, layer, found, batch, f"sequence_lengths {lengths.name!r} of one length per sequence "
+                                                f"of input {input.name!r} (found vs batch)")
 
 
 @network_method
@@ -187,10 +187,11 @@ def add_rnn(self, input, layer_count: int, hidden_size: int, op: RNNOperation, *
             state of the wrong shape or dtype; initial_cell for a non-LSTM
             op; linear_before_reset=False for a non-GRU op; features C a
             runtime dimension; sequence_lengths not rank 1, not INT32, or
-            of a length other than the batch N. Where the dimensions are
-            runtime ones, a state's batch, sequence_lengths' N and T >= 1
-            become shape requirements (checked against optimization
-            profiles and the executor's feeds: ShapeError / ExecutionError).
+            of a length other than the batch N; a static T < 1. Where the
+            dimensions are runtime ones, a state's batch, sequence_lengths'
+            N and T >= 1 become shape requirements (checked against
+            optimization profiles and the executor's feeds: ShapeError /
+            ExecutionError).
     """
     inputs = [t for t in (input, initial_hidden, initial_cell, sequence_lengths) if t is not None]
     name = self.begin_layer(LayerType.RNN, name, inputs)

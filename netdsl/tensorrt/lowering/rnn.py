@@ -183,6 +183,7 @@ def _initial_state(b, state, index, batch, hidden, part):
 
 def _step_counter(b, loop, reverse, trip):
     """A (1, 1) INT32 recurrence holding the time step of the current iteration (see module docstring)."""
+    one = b.int_const("one", np.ones((1, 1)))
     if not reverse:
         start = b.int_const("t0", np.zeros((1, 1)))
     elif is_static(b.steps):
@@ -191,12 +192,10 @@ def _step_counter(b, loop, reverse, trip):
         steps = trip
         if b.ctx.tm.shape_dtype() is not DataType.INT32:
             steps = b.name(b.net.add_cast(trip, b.trt.DataType.INT32), "steps_int32").get_output(0)
-        steps = b.reshape("steps_2d", steps, (1, 1))
-        start = b.elementwise("t0", steps, b.int_const("one", np.ones((1, 1))), "SUB")
+        start = b.elementwise("t0", b.reshape("steps_2d", steps, (1, 1)), one, "SUB")
     counter = b.name(loop.add_recurrence(start), "t")
     t = counter.get_output(0)
-    counter.set_input(1, b.elementwise("t_next", t, b.int_const("step", np.ones((1, 1))),
-                                       "SUB" if reverse else "SUM"))
+    counter.set_input(1, b.elementwise("t_next", t, one, "SUB" if reverse else "SUM"))
     return t
 
 
