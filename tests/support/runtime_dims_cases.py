@@ -74,6 +74,13 @@ CASES = {
              lambda net, x: net.add_topk(x, TopKOperation.MAX, 2, 1 << 1).get_output(0)),
     "mish": (("n", 3), [(2, 3), (1, 3)], lambda net, x: net.add_mish(x).output),
     "cast_half": (("n", 3), [(2, 3), (1, 3)], lambda net, x: net.add_cast(x, DataType.HALF).output),
+    # recurrent layers: runtime steps (the TensorRT loop's trip count) and batch
+    "rnn_lstm_bidirectional": (("t", "n", 3), [(7, 2, 3), (1, 1, 3), (100, 2, 3)],
+                               lambda net, x: net.add_rnn(x, 2, 4, "LSTM", direction="BIDIRECTION").get_output(0)),
+    "rnn_gru_batch_first_final_state": (("n", "t", 3), [(2, 7, 3), (1, 1, 3), (3, 100, 3)],
+                                        lambda net, x: net.add_rnn(x, 1, 4, "GRU", batch_first=True).get_output(1)),
+    "rnn_tanh_runtime_steps": (("t", 2, 3), [(7, 2, 3), (1, 2, 3), (100, 2, 3)],
+                               lambda net, x: net.add_rnn(x, 3, 4, "TANH").get_output(0)),
 }
 
 

@@ -2,13 +2,13 @@
 
 Engines cannot run here (no GPU), so besides building them, the lowered
 INetworkDefinition itself is evaluated layer by layer in NumPy with the
-semantics of the TensorRT API reference (ILoop: the iterator yields slice
-``i`` — ``T-1-i`` when reversed — of its input; a recurrence outputs its
-first input, then its second input's value of the previous iteration;
-LoopOutput CONCATENATE / REVERSE stack the per-iteration values in forward /
-reverse order along ``axis``; LAST_VALUE of a recurrence is its value after
-the last iteration) and compared with the reference executor, which matches
-torch (tests/layers/test_rnn.py).
+semantics of the TensorRT API reference (tests/support/trt_network_eval.py:
+ILoop: the iterator yields slice ``i`` — ``T-1-i`` when reversed — of its
+input; a recurrence outputs its first input, then its second input's value
+of the previous iteration; LoopOutput CONCATENATE / REVERSE stack the
+per-iteration values in forward / reverse order along ``axis``; LAST_VALUE
+of a recurrence is its value after the last iteration) and compared with the
+reference executor, which matches torch (tests/layers/test_rnn.py).
 
 Build count: one network per cell type and precision, each holding one RNN
 layer per variant (direction x 1-3 layers x initial states x batch-first).
@@ -17,6 +17,8 @@ import itertools
 
 import numpy as np
 import pytest
+from trt_network_eval import as_type as _as
+from trt_network_eval import evaluate
 
 import netdsl as nd
 from netdsl import DataType
@@ -66,97 +68,6 @@ def rnn_network(op, half, rng):
             net.mark_output(t)
     net.bind_weights({n: (rng.standard_normal(w.shape) * 0.5).astype(np.float32) for n, w in net.weights().items()})
     return net, feeds
-
-
-# -- NumPy evaluation of a lowered INetworkDefinition (TensorRT API reference semantics) ------------
-def _as(trt, layer, cls):
-    layer.__class__ = getattr(trt, cls)
-    return layer
-
-
-def _plain_layer(trt, layer, kind, args):
-    """Value of the single output of a non-loop layer (of LayerType ``kind``) of the types the RNN lowering uses."""
-    lt = trt.LayerType
-    if kind == lt.CONSTANT:
-        c = _as(trt, layer, "IConstantLayer")
-        return np.asarray(c.weights).reshape(tuple(c.shape))
-    if kind == lt.MATRIX_MULTIPLY:
-        m = _as(trt, layer, "IMatrixMultiplyLayer")
-        assert m.op0 == m.op1 == trt.MatrixOperation.NONE
-        return np.matmul(*args)
-    if kind == lt.ELEMENTWISE:
-        op = _as(trt, layer, "IElementWiseLayer").op.name
-        return {"SUM": np.add, "SUB": np.subtract, "PROD": np.multiply}[op](*args)
-    if kind == lt.ACTIVATION:
-        act = _as(trt, layer, "IActivationLayer").type.name
-        return {"SIGMOID": lambda v: 1 / (1 + np.exp(-v)), "TANH": np.tanh,
-                "RELU": lambda v: np.maximum(v, 0)}[act](args[0])
-    if kind == lt.SLICE:
-        s = _as(trt, layer, "ISliceLayer")
-        return args[0][tuple(slice(a, a + n * st, st) for a, n, st in zip(s.start, s.shape, s.stride))]
-    if kind == lt.SHUFFLE:
-        s = _as(trt, layer, "IShuffleLayer")
-        return args[0].transpose(tuple(s.first_transpose)[:args[0].ndim]).reshape(tuple(s.reshape_dims))
-    if kind == lt.CONCATENATION:
-        return np.concatenate(args, axis=_as(trt, layer, "IConcatenationLayer").axis)
-    if kind == lt.CAST:
-        return args[0].astype({"HALF": np.float16, "FLOAT": np.float32}[_as(trt, layer, "ICastLayer").to_type.name])
-    raise AssertionError(f"evaluator has no rule for {kind}")
-
-
-def evaluate(trt, network, feeds):
-    """Run a lowered INetworkDefinition on NumPy values; returns {output tensor name: array}."""
-    values = {network.get_input(i).name: np.asarray(feeds[network.get_input(i).name], np.float64)
-              for i in range(network.num_inputs)}
-    layers = [network.get_layer(i) for i in range(network.num_layers)]
-    kinds = {id(layer): layer.type for layer in layers}  # before _as() recasts a layer (its .type changes meaning)
-    lt = trt.LayerType
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        if kinds[id(layer)] != lt.TRIP_LIMIT:
-            args = [values[layer.get_input(j).name] for j in range(layer.num_inputs)]
-            values[layer.get_output(0).name] = _plain_layer(trt, layer, kinds[id(layer)], args)
-            i += 1
-            continue
-        # A loop: from its trip limit to its last loop output (the lowering adds each loop's layers in one run).
-        name = _as(trt, layer, "ITripLimitLayer").loop.name
-        end = max(j for j, other in enumerate(layers) if kinds[id(other)] == lt.LOOP_OUTPUT
-                  and _as(trt, other, "ILoopOutputLayer").loop.name == name)
-        body = layers[i + 1:end + 1]
-        trips = int(values[layer.get_input(0).name])
-        per_iteration, next_value = {}, {}
-        for it in range(trips):
-            for b in body:
-                out = b.get_output(0).name
-                if kinds[id(b)] == lt.ITERATOR:
-                    itl = _as(trt, b, "IIteratorLayer")
-                    src = values[b.get_input(0).name]
-                    values[out] = np.take(src, trips - 1 - it if itl.reverse else it, axis=itl.axis)
-                elif kinds[id(b)] == lt.RECURRENCE:
-                    values[out] = values[b.get_input(0).name] if it == 0 else next_value[out]
-                elif kinds[id(b)] == lt.LOOP_OUTPUT:
-                    continue
-                else:
-                    values[out] = _plain_layer(trt, b, kinds[id(b)], [values[b.get_input(j).name] for j in range(b.num_inputs)])
-                per_iteration.setdefault(out, []).append(values[out])
-            for b in body:  # the recurrences' values for the next iteration
-                if kinds[id(b)] == lt.RECURRENCE:
-                    next_value[b.get_output(0).name] = values[b.get_input(1).name]
-        for b in body:
-            if kinds[id(b)] != lt.LOOP_OUTPUT:
-                continue
-            lo = _as(trt, b, "ILoopOutputLayer")
-            src = b.get_input(0)
-            if lo.kind == trt.LoopOutput.LAST_VALUE:  # of a recurrence: its value after the last iteration
-                values[b.get_output(0).name] = next_value[src.name]
-            else:
-                seq = per_iteration[src.name]
-                if lo.kind == trt.LoopOutput.REVERSE:
-                    seq = seq[::-1]
-                values[b.get_output(0).name] = np.stack(seq, axis=lo.axis)
-        i = end + 1
-    return {network.get_output(k).name: values[network.get_output(k).name] for k in range(network.num_outputs)}
 
 
 # -- tests -------------------------------------------------------------------------------

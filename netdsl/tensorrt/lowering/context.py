@@ -111,7 +111,11 @@ class LoweringContext:
                 raise EngineBuildError(f"{layer.name}: runtime dimension {atom.name!r} comes from no network input "
                                        f"(a data-dependent size cannot become a shape here)")
             source, axis = self.dim_sources[atom.name]
-            shape = self.named(self.network.add_shape(source), layer, f"shape_of_{source.name}").get_output(0)
+            key = ("shape_of", source.name)  # one IShapeLayer per input (two named after one layer would clash)
+            if key not in self._shape_cache:
+                self._shape_cache[key] = self.named(self.network.add_shape(source), layer,
+                                                    f"shape_of_{source.name}").get_output(0)
+            shape = self._shape_cache[key]
             picked = self.network.add_slice(shape, (axis,), (1,), (1,))
             out = self.named(picked, layer, f"dim_{atom.name}").get_output(0)
         else:
