@@ -35,6 +35,7 @@ from typing import Callable, Mapping, Sequence
 from ..graph.enums import LayerType
 from ..graph.errors import NetdslError
 from ..graph.network import DerivedWeights
+from ..graph.shapes import dmax
 
 Shape = tuple
 Rule = Callable[[Sequence[Shape], Sequence[Shape], Mapping, Mapping], int]
@@ -167,11 +168,12 @@ def matrix_multiply(inputs, outputs, attrs, weights) -> int:
 
 
 def einsum_sizes(equation: str, inputs) -> dict:
-    """Size of every letter of an explicit einsum ``equation`` (a dim of 1 broadcasts)."""
+    """Size of every letter of an explicit einsum ``equation`` (a dim of 1 broadcasts; runtime dims as their
+    broadcast, ``max``)."""
     sizes: dict = {}
     for term, shape in zip(equation.split("->")[0].split(","), inputs):
         for letter, dim in zip(term, shape):
-            sizes[letter] = max(sizes.get(letter, 1), dim)
+            sizes[letter] = dmax(sizes.get(letter, 1), dim)
     return sizes
 
 

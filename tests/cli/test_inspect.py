@@ -153,3 +153,25 @@ def test_runtime_dimensions_shown_as_expressions():
     from netdsl.graph.shapes import dim
     total = lines[-1]
     assert "*batch*(height//32)*(width//32)" in total and total.endswith(" FLOPs")
+
+
+def test_weights_file_checksummed_or_unverified(tmp_path):
+    """A store netdsl writes now is checksummed; one written before (tests/weights/data/old_format_v1.h5 came
+    from the old writer) binds but is reported unverified."""
+    result = run("inspect", "yolov3-tiny", "--weights", WEIGHTS)
+    assert result.returncode == 0, result.stderr
+    assert f"store   {WEIGHTS}: 59 tensors bound, checksummed" in result.stdout
+    import numpy as np
+
+    from netdsl.weights import load_weights_file
+    old = tmp_path / "old.h5"
+    import h5py
+    store = load_weights_file(WEIGHTS)
+    with h5py.File(old, "w") as f:  # the old layout: contiguous datasets, no checksums, default file format
+        for key, value in store.attrs.items():
+            f.attrs[key] = value
+        for name in store:
+            f.create_dataset(name.replace(".", "/"), data=np.asarray(store[name]))
+    result = run("inspect", "yolov3-tiny", "--weights", old)
+    assert result.returncode == 0, result.stderr
+    assert f"store   {old}: 59 tensors bound, unverified (59 without checksums" in result.stdout
