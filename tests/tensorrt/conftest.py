@@ -33,16 +33,3 @@ def build(rtx):
 def rng():
     return np.random.default_rng(0)
 
-
-@pytest.fixture
-def build_engine_rtx(rtx):
-    """``build_engine`` with a real TensorRT-RTX for sm86 (keyword arguments passed on), checked non-empty."""
-    from netdsl.tensorrt import build_engine
-
-    def _build(net, **kw):
-        kw.setdefault("targets", ("sm86",))
-        kw.setdefault("workspace_bytes", 1 << 28)
-        engine = build_engine(net, tensorrt=rtx, **kw)
-        assert isinstance(engine, bytes) and len(engine) > 1000
-        return engine
-    return _build

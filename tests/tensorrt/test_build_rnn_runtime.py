@@ -109,14 +109,14 @@ def test_lowered_runtime_loops_match_torch(rtx, op):
 @pytest.mark.parametrize("op, variants", [
     ("LSTM", tuple(VARIANTS)), ("GRU", ("bi_l2_bf_len",)), ("TANH", ("bi_l2_bf_len",)), ("RELU", ("bi_l2_bf_len",))],
     ids=["LSTM-all", "GRU-bi_l2_bf_len", "TANH-bi_l2_bf_len", "RELU-bi_l2_bf_len"])
-def test_engine_builds_with_a_time_profile(build_engine_rtx, op, variants):
+def test_engine_builds_with_a_time_profile(build, op, variants):
     """Profile time 1..100 (opt 7), batch 1..4: an sm86 TensorRT-RTX engine."""
     net, _, profile = rnn_network(op, variants=variants)
     for tag in variants:
         lo, _, hi = profile[f"x_{tag}"]
         axis = 1 if VARIANTS[tag][2] else 0
         assert (lo[axis], hi[axis]) == (1, 100)
-    build_engine_rtx(net, profiles=[profile])
+    build(net, profiles=[profile])
 
 
 def test_runtime_trip_count_comes_from_the_input_shape(rtx):
@@ -134,10 +134,10 @@ def test_runtime_trip_count_comes_from_the_input_shape(rtx):
         assert len(trip.get_input(0).shape) == 0
 
 
-def test_fp16_with_lengths_builds(build_engine_rtx):
+def test_fp16_with_lengths_builds(build):
     """A HALF network (strongly typed: float16 weights and zero constants, masks with SELECT) builds."""
     net, _, profile = rnn_network("LSTM", half=True, variants=("bi_l2_bf_len", "uni_l2_states_len"))
-    build_engine_rtx(net, profiles=[profile])
+    build(net, profiles=[profile])
 
 
 def test_engine_semantics_of_lengths_outside_1_to_T(rtx):

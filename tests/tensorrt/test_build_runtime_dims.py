@@ -2,7 +2,8 @@
 builds with one optimization profile spanning its concrete shapes, and profiles are checked first."""
 import numpy as np
 import pytest
-from runtime_dims_cases import CASES, NO_RTX_RUNNER, build
+from runtime_dims_cases import CASES, NO_RTX_RUNNER
+from runtime_dims_cases import build as build_case
 
 from netdsl import DataType, Network, PoolingType
 from netdsl.graph.profiles import OptimizationProfile, ProfileError
@@ -17,21 +18,21 @@ def _profile(shapes):
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_case_builds_with_a_profile(case, build_engine_rtx):
+def test_case_builds_with_a_profile(case, build):
     dims, shapes, builder = CASES[case]
-    net = build(dims, builder)
+    net = build_case(dims, builder)
     if case in NO_RTX_RUNNER:  # TensorRT-RTX cannot build it: refused before TensorRT builds, one line
         with pytest.raises(UnsupportedLayerError, match="has no runner for LayerType") as info:
-            build_engine_rtx(net, profiles=[_profile(shapes)])
+            build(net, profiles=[_profile(shapes)])
         assert "\n" not in str(info.value)
         return
-    build_engine_rtx(net, profiles=[_profile(shapes)])
+    build(net, profiles=[_profile(shapes)])
 
 
-def test_two_profiles_in_one_engine(build_engine_rtx):
+def test_two_profiles_in_one_engine(build):
     dims, shapes, builder = CASES["conv_pad1"]
-    net = build(dims, builder)
-    build_engine_rtx(net, profiles=[{"x": ((1, 3, 4, 4), (1, 3, 8, 8), (1, 3, 16, 16))},
+    net = build_case(dims, builder)
+    build(net, profiles=[{"x": ((1, 3, 4, 4), (1, 3, 8, 8), (1, 3, 16, 16))},
                                     {"x": ((2, 3, 32, 32), (4, 3, 64, 64), (8, 3, 96, 96))}])
 
 
@@ -49,16 +50,16 @@ def _pool_net():
     ([{"x": ((1, 3, 8), (1, 3, 8), (1, 3, 8))}], "min shape (1, 3, 8) has rank 3, the input has rank 4"),
     ([{"x": ((1, 4, 8, 8), (1, 4, 8, 8), (1, 4, 8, 8))}], "has 4 at axis 1, but the input's dimension there is fixed at 3"),
 ])
-def test_bad_profiles_fail_before_tensorrt(profiles, message, build_engine_rtx):
+def test_bad_profiles_fail_before_tensorrt(profiles, message, build):
     with pytest.raises(ProfileError) as info:
-        build_engine_rtx(_pool_net(), profiles=profiles)
+        build(_pool_net(), profiles=profiles)
     assert message in str(info.value) and "\n" not in str(info.value)
 
 
-def test_layer_requirement_checked_at_profile_min(build_engine_rtx):
+def test_layer_requirement_checked_at_profile_min(build):
     """A 4x4 pooling window with stride 4 needs height >= 4: min 2 fails naming the layer and the profile."""
     with pytest.raises(ShapeError) as info:
-        build_engine_rtx(_pool_net(), profiles=[{"x": ((1, 3, 2, 8), (1, 3, 8, 8), (1, 3, 16, 16))}])
+        build(_pool_net(), profiles=[{"x": ((1, 3, 2, 8), (1, 3, 8, 8), (1, 3, 16, 16))}])
     message = str(info.value)
     assert message.startswith("pooling: needs output spatial dimension 0") and "profile 0 min" in message
     assert "height=2" in message
