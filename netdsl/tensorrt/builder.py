@@ -83,7 +83,7 @@ def to_trt_network(network, tensorrt=None, *, strongly_typed: bool | None = None
 
 
 def _verbose_sink(verbose):
-    """``verbose`` (see :func:`build_engine`) -> (sink(severity, message), finish(ok)) or (None, None)."""
+    """``verbose`` (see :func:`build_engine`) -> (sink(severity, message), finish() or None), or (None, None)."""
     if verbose is None or verbose is False:
         return None, None
     if callable(verbose):
@@ -228,8 +228,7 @@ def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefe
         if not ctx.strongly_typed:
             tm.weak_typing_flags(config, ctx.layers, ctx.outputs)
         with sigint_flag() as interrupted:
-            monitor = make_progress_monitor(tm.trt, interrupted, progress) if hasattr(tm.trt, "IProgressMonitor") \
-                else None
+            monitor = make_progress_monitor(tm.trt, interrupted, progress) if tm.supports_progress_monitor else None
             if monitor is not None:
                 tm.set_progress_monitor(config, monitor)
             serialized = builder.build_serialized_network(trt_network, config)

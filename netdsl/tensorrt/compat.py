@@ -516,6 +516,11 @@ class TensorRTModule:
                 raise EngineBuildError(f"{self.label} refused target {n.lower()} (set_compute_capability)")
         return names
 
+    @property
+    def supports_progress_monitor(self) -> bool:
+        """True where ``trt.IProgressMonitor`` exists (TensorRT >= 10.0, RTX; not 8.6)."""
+        return hasattr(self.trt, "IProgressMonitor")
+
     def set_progress_monitor(self, config, monitor) -> bool:
         """Attach an ``IProgressMonitor`` (TensorRT >= 10.0, RTX); returns False where the version has none (8.6)."""
         if not hasattr(self.trt, "IProgressMonitor") or not hasattr(config, "progress_monitor"):
