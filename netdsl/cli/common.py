@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 
 
 def probability(text: str) -> float:
@@ -25,6 +26,52 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, found {text!r}")
     return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, found {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, found {text!r}")
+    return value
+
+
+_SIZE_UNITS = {"": 1 << 20, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def parse_mem_pool_size(text: str, option: str = "--mem-pool-size") -> dict:
+    """trtexec's ``--memPoolSize`` syntax ``pool:size[,pool:size...]`` -> {pool: bytes}.
+
+    Sizes are MiB unless suffixed with a base-2 unit ``B``, ``K``, ``M`` or
+    ``G`` (KiB, MiB, GiB); decimals are rounded down to whole bytes, as
+    trtexec does (trtexec --help, TensorRT 10.x). Pools: trtexec's
+    ``workspace``, ``dlaSRAM``, ``dlaLocalDRAM``, ``dlaGlobalDRAM``,
+    ``tacticSharedMem``, or a ``trt.MemoryPoolType`` name in lower case
+    (``tactic_dram``).
+
+    Raises:
+        NetdslError: malformed text, an unknown pool or a pool given twice, naming the option.
+    """
+    from ..graph.errors import NetdslError
+    from ..tensorrt.compat import MEMORY_POOLS
+    out = {}
+    for item in (text or "").split(","):
+        pool, colon, size = item.strip().partition(":")
+        match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*([BKMG]?)(?:i?B)?", size.strip(), flags=re.I)
+        if not colon or not pool or match is None:
+            raise NetdslError(f"{option} {item.strip()!r}: expected POOL:SIZE (MiB, or with a B/K/M/G suffix), "
+                              f"e.g. workspace:1024,tacticSharedMem:0.5")
+        if pool.lower() not in MEMORY_POOLS:
+            raise NetdslError(f"{option} {item.strip()!r}: unknown pool {pool!r}; expected workspace, dlaSRAM, "
+                              f"dlaLocalDRAM, dlaGlobalDRAM, tacticSharedMem or tactic_dram")
+        key = MEMORY_POOLS[pool.lower()]
+        if any(MEMORY_POOLS[p.lower()] == key for p in out):
+            raise NetdslError(f"{option}: pool {pool!r} given more than once")
+        out[pool] = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
+    return out
 
 
 def add_model_argument(parser) -> None:

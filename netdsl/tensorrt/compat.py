@@ -34,7 +34,28 @@ ADDED_IN = {
     ("ActivationType", "GELU_ERF"): "10.0", ("ActivationType", "GELU_TANH"): "10.0",
     ("UnaryOperation", "ISNAN"): "10.8",
     ("LayerType", "CUMULATIVE"): "10.8", ("LayerType", "SQUEEZE"): "10.8", ("LayerType", "UNSQUEEZE"): "10.8",
+    ("MemoryPoolType", "TACTIC_SHARED_MEMORY"): "10.0", ("DataType", "FP4"): "10.8",
 }
+
+# Memory pools by trtexec's --memPoolSize name (trtexec --help, TensorRT 10.x) and by TensorRT's
+# MemoryPoolType name in lower case (TACTIC_DRAM has no trtexec name).
+MEMORY_POOLS = {
+    "workspace": "WORKSPACE", "dlasram": "DLA_MANAGED_SRAM", "dlalocaldram": "DLA_LOCAL_DRAM",
+    "dlaglobaldram": "DLA_GLOBAL_DRAM", "tacticsharedmem": "TACTIC_SHARED_MEMORY",
+    "dla_managed_sram": "DLA_MANAGED_SRAM", "dla_local_dram": "DLA_LOCAL_DRAM", "dla_global_dram": "DLA_GLOBAL_DRAM",
+    "tactic_dram": "TACTIC_DRAM", "tactic_shared_memory": "TACTIC_SHARED_MEMORY",
+}
+
+# Reduced-precision types per GPU architecture: the lowest compute capability (major * 10 + minor) that
+# runs them. Source: TensorRT-RTX support matrix ("GPU Architecture and Precision Support", 1.0-1.5):
+# BF16 from Ampere (8.x; not Turing 7.5), FP8 from Ada (8.9), FP4 GEMM from Blackwell (12.0, 12.1).
+# Checked here with TensorRT-RTX 1.7.1 builds: a BF16 network for sm75 and an FP8 Q/DQ network for
+# sm86 fail in Myelin ("Cannot compile for target(s) ... HW-specific datatypes"). INT8 Q/DQ builds for
+# every target (on sm75 TensorRT-RTX runs the convolution in FLOAT: the build report says so).
+MIN_COMPUTE_CAPABILITY = {"BF16": 80, "FP8": 89, "FP4": 120}
+
+# netdsl --precision names -> TensorRT DataType names.
+PRECISIONS = {"fp32": "FLOAT", "fp16": "HALF", "bf16": "BF16", "int8": "INT8", "fp8": "FP8", "fp4": "FP4"}
 
 _REDUCED_FLOATS = {DataType.HALF: "FP16", DataType.BF16: "BF16"}
 
@@ -42,6 +63,17 @@ _REDUCED_FLOATS = {DataType.HALF: "FP16", DataType.BF16: "BF16"}
 # layers, and build_serialized_network then fails with "... has no runners that implement it"
 # (tests/tensorrt/test_build_data_dependent.py checks that this is still so).
 NO_RUNNER = {"rtx": ("NON_ZERO", "NMS")}
+
+
+def _dtype_name(dtype) -> str:
+    """A TensorRT DataType name from a netdsl/TensorRT DataType, a DataType name or a --precision name."""
+    text = str(getattr(dtype, "name", dtype))
+    return PRECISIONS.get(text.lower(), text.upper())
+
+
+def _mark(logger) -> int:
+    """How many messages ``logger`` (``netdsl.tensorrt.logger.make_logger``) holds: errors after it are new."""
+    return len(logger.messages) if logger is not None else 0
 
 
 def _parse_version(text: str) -> tuple[int, ...]:
@@ -196,6 +228,238 @@ class TensorRTModule:
         else:
             config.max_workspace_size = int(nbytes)
 
+    def _need(self, config, member: str, option: str, since: str = "8.6") -> None:
+        if not hasattr(config, member):
+            raise BackendUnavailableError(f"{option}: {self.label} has no IBuilderConfig.{member} "
+                                          f"(needs TensorRT >= {since})")
+
+    def set_builder_optimization_level(self, config, level: int, logger=None) -> int:
+        """``IBuilderConfig.builder_optimization_level`` (trtexec ``--builderOptimizationLevel``), read back.
+
+        TensorRT's levels run from 0 (fastest build) to 5 (slowest build, most
+        tactics); 3 is its default. TensorRT-RTX 1.7 refuses a negative level
+        and silently lowers one above 5 to 5, so netdsl reads the value back.
+        Source: TensorRT API reference, ``IBuilderConfig.builder_optimization_level``
+        (TensorRT >= 8.6, TensorRT-RTX).
+
+        Returns:
+            the level read back from the config.
+        Raises:
+            EngineBuildError: not an int >= 0, or TensorRT keeps another value
+                (the message holds expected and found, and TensorRT's logged error).
+            BackendUnavailableError: this version has no such attribute.
+        """
+        option = "builder_optimization_level (--builder-optimization-level)"
+        self._need(config, "builder_optimization_level", option)
+        if not isinstance(level, int) or isinstance(level, bool) or level < 0:
+            raise EngineBuildError(f"{option}: expected an integer >= 0 (TensorRT's levels are 0-5), found {level!r}")
+        start = _mark(logger)
+        config.builder_optimization_level = level
+        return self._read_back(config, "builder_optimization_level", level, option, logger, start)
+
+    def set_max_aux_streams(self, config, streams: int, logger=None) -> int:
+        """``IBuilderConfig.max_aux_streams`` (trtexec ``--maxAuxStreams``): auxiliary CUDA streams one engine may use.
+
+        TensorRT runs independent branches of the graph on up to this many
+        auxiliary streams beside the main one (multi-stream execution inside
+        one engine; 0 turns it off; unset, TensorRT decides). Source: TensorRT
+        API reference, ``IBuilderConfig.max_aux_streams`` (TensorRT >= 8.6,
+        TensorRT-RTX); developer guide, "Within-Inference Multi-Streaming".
+
+        Returns:
+            the value read back from the config.
+        Raises:
+            EngineBuildError: not an int >= 0, or TensorRT keeps another value.
+            BackendUnavailableError: this version has no such attribute.
+        """
+        option = "max_aux_streams (--max-aux-streams)"
+        self._need(config, "max_aux_streams", option)
+        if not isinstance(streams, int) or isinstance(streams, bool) or streams < 0:
+            raise EngineBuildError(f"{option}: expected an integer >= 0, found {streams!r}")
+        start = _mark(logger)
+        config.max_aux_streams = streams
+        return self._read_back(config, "max_aux_streams", streams, option, logger, start)
+
+    def _read_back(self, config, member, wanted, option, logger, start):
+        found = getattr(config, member)
+        if found != wanted:
+            errors = logger.errors(start) if logger is not None else []
+            raise EngineBuildError(f"{option}: {self.label} keeps {found}, expected {wanted}"
+                                   + (f" ({' | '.join(errors)})" if errors else ""))
+        return found
+
+    def memory_pool(self, name: str, option: str = "memory pool"):
+        """A pool name (trtexec's ``workspace``, ``dlaSRAM``, ``dlaLocalDRAM``, ``dlaGlobalDRAM``,
+        ``tacticSharedMem``, or a ``MemoryPoolType`` name such as ``tactic_dram``) -> ``trt.MemoryPoolType``.
+
+        Raises:
+            EngineBuildError: an unknown name (the message lists the known ones).
+            BackendUnavailableError: the pool is missing in this version
+                (TACTIC_SHARED_MEMORY needs TensorRT >= 10.0).
+        """
+        member = MEMORY_POOLS.get(str(name).strip().lower())
+        if member is None:
+            raise EngineBuildError(f"{option}: unknown memory pool {name!r}; expected one of "
+                                   f"workspace, dlaSRAM, dlaLocalDRAM, dlaGlobalDRAM, tacticSharedMem, tactic_dram")
+        value = getattr(self.trt.MemoryPoolType, member, None)
+        if value is None:
+            since = ADDED_IN.get(("MemoryPoolType", member))
+            raise BackendUnavailableError(f"{option}: MemoryPoolType.{member} is not available in {self.label}"
+                                          + (f" (needs TensorRT >= {since})" if since else ""))
+        return value
+
+    def set_memory_pool_limits(self, config, limits: dict, logger=None) -> dict:
+        """``IBuilderConfig.set_memory_pool_limit`` for each ``{pool name: bytes}`` (trtexec ``--memPoolSize``), read back.
+
+        Args:
+            limits: pool name (see :meth:`memory_pool`) -> limit in bytes (int >= 0).
+        Returns:
+            ``{MemoryPoolType name: bytes read back}``.
+        Raises:
+            EngineBuildError: a negative or non-integer size, an unknown pool, or
+                a limit TensorRT does not keep (TensorRT-RTX has no DLA and
+                keeps its default for a 0 TACTIC_DRAM limit); the message holds
+                expected and found, and TensorRT's logged error.
+            BackendUnavailableError: no ``set_memory_pool_limit`` (TensorRT < 8.4)
+                or a pool this version lacks.
+        """
+        option = "memory pool (--mem-pool-size)"
+        self._need(config, "set_memory_pool_limit", option, since="8.4")
+        out = {}
+        for name, nbytes in limits.items():
+            pool = self.memory_pool(name, option)
+            if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 0:
+                raise EngineBuildError(f"{option} {name}: expected a size in bytes >= 0, found {nbytes!r}")
+            start = _mark(logger)
+            config.set_memory_pool_limit(pool, nbytes)
+            found = config.get_memory_pool_limit(pool)
+            if found != nbytes:
+                errors = logger.errors(start) if logger is not None else []
+                raise EngineBuildError(f"{option} {name}: {self.label} keeps {found} bytes, expected {nbytes}"
+                                       + (f" ({' | '.join(errors)})" if errors else ""))
+            out[pool.name] = found
+        return out
+
+    def memory_pool_limits(self, config) -> dict:
+        """``{MemoryPoolType name: limit in bytes}`` of every pool this version has (read from the config)."""
+        return {name: int(config.get_memory_pool_limit(value))
+                for name, value in self.trt.MemoryPoolType.__members__.items()}
+
+    @property
+    def timing_cache_is_noop(self) -> bool:
+        """True on TensorRT-RTX: its timing cache calls are no-ops (its bindings warn "Deprecated in
+        TensorRT-RTX 1.2. Timing cache operations are no-ops in TensorRT-RTX"); full TensorRT uses them."""
+        return self.flavor == "rtx"
+
+    def set_timing_cache(self, config, data: bytes = b"") -> bool:
+        """Give the builder a timing cache made from ``data`` (b"" for an empty one).
+
+        ``IBuilderConfig.create_timing_cache`` + ``set_timing_cache(cache,
+        ignore_mismatch=False)`` (TensorRT >= 8.0; a cache from another GPU or
+        TensorRT version is refused rather than used). Source: TensorRT
+        developer guide, "Timing Cache".
+
+        Returns:
+            True when TensorRT accepted the cache.
+        Raises:
+            EngineBuildError: TensorRT refused the cache (the file is corrupt,
+                or from another device or version).
+        """
+        cache = config.create_timing_cache(bytes(data))
+        if cache is None or not config.set_timing_cache(cache, ignore_mismatch=False):
+            raise EngineBuildError(f"timing cache (--timing-cache): {self.label} refused the cache "
+                                   f"({len(data)} bytes; from another GPU or TensorRT version?)")
+        return True
+
+    def timing_cache_bytes(self, config) -> bytes:
+        """The builder's timing cache after a build, serialized (``ITimingCache.serialize``)."""
+        cache = config.get_timing_cache()
+        return b"" if cache is None else bytes(memoryview(cache.serialize()))
+
+    def set_profiling_verbosity(self, config, name: str = "DETAILED") -> None:
+        """``IBuilderConfig.profiling_verbosity = ProfilingVerbosity.<name>`` (TensorRT >= 8.2, RTX).
+
+        DETAILED keeps, in the engine and in the builder's VERBOSE log, every
+        fused kernel with its tactic, tensor data types and layer metadata
+        (the ``Layers:`` listing :mod:`netdsl.tensorrt.report` reads).
+        """
+        self._need(config, "profiling_verbosity", "profiling_verbosity", since="8.2")
+        config.profiling_verbosity = getattr(self.trt.ProfilingVerbosity, name)
+
+    def set_layer_metadata(self, trt_layer, text: str) -> bool:
+        """``ILayer.metadata = text`` (TensorRT >= 8.6, RTX): TensorRT names, in its layer listing, the
+        metadata of every network layer a fused kernel covers. Returns False where the version has none."""
+        if not hasattr(trt_layer, "metadata"):
+            return False
+        trt_layer.metadata = text
+        return True
+
+    def builder_config_summary(self, config) -> dict:
+        """The builder settings read back from ``config``, for the build report.
+
+        Returns:
+            ``builder_optimization_level``, ``max_aux_streams`` (-1: TensorRT
+            decides), ``profiling_verbosity`` (names; None where the version
+            lacks the attribute), ``memory_pools`` ({MemoryPoolType name: bytes})
+            and ``compute_capabilities`` (TensorRT-RTX targets, else []).
+        """
+        def read(member):
+            value = getattr(config, member, None)
+            return getattr(value, "name", value)
+        caps = []
+        if hasattr(config, "get_compute_capability"):
+            caps = [config.get_compute_capability(i).name.lower() for i in range(config.num_compute_capabilities)]
+        return {"builder_optimization_level": read("builder_optimization_level"),
+                "max_aux_streams": read("max_aux_streams"), "profiling_verbosity": read("profiling_verbosity"),
+                "memory_pools": self.memory_pool_limits(config), "compute_capabilities": caps}
+
+    def layer_metadata(self, trt_layer) -> str | None:
+        """``ILayer.metadata`` ("" when unset), or None where the version has none."""
+        return getattr(trt_layer, "metadata", None)
+
+    # -- precision per target ------------------------------------------------------
+    def target_supports(self, target: str, dtype) -> bool | None:
+        """Whether TensorRT-RTX can build ``dtype`` math for GPU architecture ``target``.
+
+        Args:
+            target: ``"sm75"`` ... ``"sm121"`` (as :meth:`set_targets` takes them).
+            dtype: a TensorRT DataType name (``"BF16"``, ``"FP8"``, ``"FP4"``,
+                ``"HALF"``, ``"INT8"``, ``"FLOAT"``), a netdsl DataType, or a
+                ``--precision`` name (``"bf16"``, ``"fp8"`` ...).
+        Returns:
+            True or False from :data:`MIN_COMPUTE_CAPABILITY`; None when it
+            cannot be told before the build (full TensorRT builds for the local
+            GPU and ignores targets; ``current``; an unknown target name).
+        """
+        name = _dtype_name(dtype)
+        if self.flavor != "rtx":
+            return None
+        match = re.fullmatch(r"SM(\d+)", str(target).strip().upper().replace("_", ""))
+        if match is None:
+            return None
+        return int(match.group(1)) >= MIN_COMPUTE_CAPABILITY.get(name, 0)
+
+    def check_targets_support(self, targets, dtypes, option: str = "network") -> None:
+        """Refuse, before TensorRT runs, data types a chosen target lacks (:meth:`target_supports`).
+
+        Args:
+            targets: target names (as for :meth:`set_targets`).
+            dtypes: DataType names / netdsl DataTypes / ``--precision`` names used.
+            option: what asked for them, for the message (``"--precision fp8"``).
+        Raises:
+            EngineBuildError: one line naming the option, the TensorRT version,
+                the target, and the targets that would do.
+        """
+        for dtype in dtypes:
+            name = _dtype_name(dtype)
+            for target in targets or ():
+                if self.target_supports(target, name) is False:
+                    need = MIN_COMPUTE_CAPABILITY[name]
+                    able = [t for t in self.target_names() if int(t[2:]) >= need]
+                    raise EngineBuildError(f"{option}: {self.label} cannot build {name} for target {target} "
+                                           f"(needs compute capability >= {need // 10}.{need % 10}: "
+                                           f"{', '.join(able) or 'none'}; TensorRT-RTX support matrix)")
+
     def target_names(self) -> list[str]:
         """The compute-capability targets this TensorRT-RTX knows, lower case (``sm75`` ...); [] on full TensorRT."""
         if self.flavor != "rtx":
@@ -256,6 +520,11 @@ class TensorRTModule:
             if config.set_compute_capability(getattr(self.trt.ComputeCapability, n), i) is False:
                 raise EngineBuildError(f"{self.label} refused target {n.lower()} (set_compute_capability)")
         return names
+
+    @property
+    def supports_progress_monitor(self) -> bool:
+        """True where ``trt.IProgressMonitor`` exists (TensorRT >= 10.0, RTX; not 8.6)."""
+        return hasattr(self.trt, "IProgressMonitor")
 
     def set_progress_monitor(self, config, monitor) -> bool:
         """Attach an ``IProgressMonitor`` (TensorRT >= 10.0, RTX); returns False where the version has none (8.6)."""

@@ -27,8 +27,12 @@ def make_logger(trt, harmless=()):
             the ``logging`` output (:data:`NO_GPU_PROBE` for a TensorRT-RTX
             ahead-of-time build on a machine without a GPU).
     Returns:
-        an ILogger with ``messages`` (list of pairs), ``errors()`` (ERROR and
-        INTERNAL_ERROR texts but the harmless ones) and ``clear()``.
+        an ILogger with ``messages`` (list of pairs), ``errors(since=0)`` (ERROR
+        and INTERNAL_ERROR texts but the harmless ones, from message ``since``
+        on), ``clear()``, and
+        ``attach(sink)``: ``sink(severity, message)`` is then called with
+        every message already recorded and every later one, harmless ones
+        included (a verbose log shows everything TensorRT said).
         WARNING and above go to the ``netdsl.tensorrt`` logger at the
         matching level, INFO and VERBOSE at DEBUG.
     """
@@ -38,19 +42,30 @@ def make_logger(trt, harmless=()):
         def __init__(self):
             trt.ILogger.__init__(self)
             self.messages: list[tuple[str, str]] = []
+            self.sink = None
+
+        def attach(self, sink) -> None:
+            for name, msg in self.messages:
+                sink(name, msg)
+            self.sink = sink
 
         def log(self, severity, msg):
             name = getattr(severity, "name", str(severity))
             self.messages.append((name, msg))
+            if self.sink is not None:
+                try:
+                    self.sink(name, msg)
+                except Exception:  # noqa: BLE001 - TensorRT would swallow it mid-build; keep the build going
+                    self.sink = None
             if any(h in msg for h in _HARMLESS):
                 return
             level = {"INTERNAL_ERROR": logging.ERROR, "ERROR": logging.ERROR,
                      "WARNING": logging.WARNING}.get(name, logging.DEBUG)
             _log.log(level, "%s", msg)
 
-        def errors(self) -> list[str]:
+        def errors(self, since: int = 0) -> list[str]:
             out = []
-            for name, msg in self.messages:
+            for name, msg in self.messages[since:]:
                 if name in ("ERROR", "INTERNAL_ERROR") and not any(h in msg for h in _HARMLESS) and msg not in out:
                     out.append(msg)
             return out

@@ -128,6 +128,10 @@ class LoweringContext:
     def named(self, trt_layer, layer, suffix: str | None = None):
         """Name ``trt_layer`` after the netdsl layer (``name::suffix`` for helper layers) and record it.
 
+        Its ``metadata`` becomes the netdsl layer's name (helpers included), so
+        TensorRT's layer listing names the netdsl layers each fused kernel
+        covers (``netdsl.tensorrt.report``).
+
         Raises:
             EngineBuildError: ``trt_layer`` is None (TensorRT refused to add
                 it; the message carries TensorRT's logged errors).
@@ -137,6 +141,7 @@ class LoweringContext:
             raise EngineBuildError(f"{layer.name}: {self.tm.label} refused the {layer.type.name} layer"
                                    f"{' ' + suffix if suffix else ''}: {' | '.join(errors) or 'no reason logged'}")
         trt_layer.name = layer.name if suffix is None else f"{layer.name}::{suffix}"
+        self.tm.set_layer_metadata(trt_layer, layer.name)
         if suffix is None:
             self.layers.append((trt_layer, layer))
         return trt_layer

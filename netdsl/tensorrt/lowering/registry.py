@@ -5,7 +5,8 @@ A lowering is ``fn(ctx, layer, inputs) -> list[trt.ITensor]``: ``ctx`` a
 ITensors. It adds layers through ``ctx.network`` (names them with
 ``ctx.named``) and returns one ITensor per netdsl output; :func:`lower_layer`
 names those tensors after the netdsl tensors and checks their shapes and,
-in a strongly typed network, their dtypes.
+in a strongly typed network, their dtypes. Every TensorRT layer a lowering
+adds gets the netdsl layer's name as its ``metadata``.
 """
 from __future__ import annotations
 
@@ -48,7 +49,15 @@ def lower_layer(ctx, layer) -> list:
         raise UnsupportedLayerError(f"{layer.name}: LayerType.{layer.type.name} has no TensorRT lowering "
                                     f"(supported: {supported})")
     inputs = [None if t is None else ctx.tensors[t] for t in layer.inputs]
+    first = ctx.network.num_layers
     outputs = list(fn(ctx, layer, inputs))
+    # Every TensorRT layer this lowering added carries the netdsl layer's name as metadata
+    # (ctx.named sets it; this catches any added without it): TensorRT's layer listing names,
+    # for each fused kernel, the metadata of the layers it covers (netdsl.tensorrt.report).
+    for i in range(first, ctx.network.num_layers):
+        trt_layer = ctx.network.get_layer(i)
+        if ctx.tm.layer_metadata(trt_layer) == "":
+            ctx.tm.set_layer_metadata(trt_layer, layer.name)
     if len(outputs) != len(layer.outputs):
         raise EngineBuildError(f"{layer.name}: lowering returned {len(outputs)} outputs, netdsl has "
                                f"{len(layer.outputs)}")
