@@ -72,3 +72,24 @@ def opencv_rows_as_ours(rows, anchors: int, gh: int, gw: int):
 
 def relative_error(ours, theirs) -> float:
     return float(np.abs(ours - theirs).max() / np.abs(theirs).max())
+
+
+def assert_rows_match(boxes, scores, rows, size, thresh=None, tol=1e-4):
+    """netdsl's decoded rows (boxes (R, 4) corners in input pixels, scores (R, classes)) against OpenCV's
+    (``rows`` in netdsl order: cx, cy, w, h as input fractions, objectness, class scores).
+
+    Boxes: corners within ``tol`` x the input size (or ``tol`` relative for huge random-weight boxes).
+    Scores: equal within ``tol`` wherever OpenCV kept one (> 0); where OpenCV zeroed one, ours is at most
+    ``thresh`` (OpenCV's threshold; for [region] OpenCV also zeroes NMS-suppressed scores: pass None).
+    Returns the number of scores OpenCV kept.
+    """
+    height, width = size
+    scale = np.array([width, height, width, height], np.float64)
+    centre, half = rows[:, 0:2].astype(np.float64), rows[:, 2:4].astype(np.float64) / 2
+    theirs = np.concatenate([centre - half, centre + half], axis=1) * scale
+    np.testing.assert_allclose(boxes, theirs, rtol=tol, atol=tol * max(height, width))
+    kept = rows[:, 5:] > 0
+    np.testing.assert_allclose(scores[kept], rows[:, 5:][kept], rtol=0, atol=tol)
+    if thresh is not None and (~kept).any():
+        assert scores[~kept].max() <= thresh + tol
+    return int(kept.sum())
