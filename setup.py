@@ -9,4 +9,4 @@ ZOO = ["netdsl.models"] + [f"netdsl.models.{p}" for p in find_packages("models")
 setup(packages=find_packages(include=["netdsl", "netdsl.*"]) + ZOO,
       py_modules=["netdsl_console"],  # the console script's entry point (see its docstring)
       package_dir={"netdsl.models": "models"},
-      package_data={"netdsl.models": ["*.names", "*.txt"]})
+      package_data={"netdsl.models": ["*.names", "*.txt", "cfg/*.cfg", "cfg/*.md"]})

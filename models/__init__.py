@@ -2,8 +2,10 @@
 
 A model module defines ``build_network(**params) -> Network``; a detector
 also defines ``DETECTION`` (input/boxes/scores tensor names, input_size
-(H, W), class_names). :func:`load_model` takes a registered name or the
-path of such a Python file (a user model file).
+(H, W), class_names). :func:`load_model` takes a registered name, the
+path of such a Python file (a user model file), or the path of a darknet
+``.cfg`` (built by ``netdsl.frameworks.darknet.build_from_cfg``; weights: an
+HDF5 store from ``netdsl convert darknet``).
 
 A user model file is imported as a module of a package made of its own
 folder, and that folder is put on ``sys.path``: both
@@ -25,6 +27,13 @@ from netdsl.graph.errors import NetdslError
 
 MODELS = {
     "yolov3-tiny": "netdsl.models.yolov3_tiny",
+    # built from the darknet cfgs in models/cfg/ (netdsl.frameworks.darknet.build_from_cfg)
+    "yolov3": "netdsl.models.yolov3",
+    "yolov4": "netdsl.models.yolov4",
+    "yolov4-tiny": "netdsl.models.yolov4_tiny",
+    "yolov2-tiny": "netdsl.models.yolov2_tiny",
+    "yolo-fastest-1.1": "netdsl.models.yolo_fastest_1_1",
+    "yolo-fastest-1.1-xl": "netdsl.models.yolo_fastest_1_1_xl",
 }
 
 
@@ -81,20 +90,30 @@ def _load_file(path: Path):
     return module
 
 
-def load_model(spec: str):
-    """Return the model module for a registered name or a ``.py`` path.
+def load_model(spec: str, class_names=None):
+    """Return the model module for a registered name, a ``.py`` path or a darknet ``.cfg`` path.
+
+    A ``.cfg`` gives a :class:`netdsl.frameworks.darknet.model.CfgModel`: an
+    object with the module attributes ``build_network(batch, height, width,
+    fold_batch_norm, eps)``, ``DETECTION`` and ``PROFILES``; its class names
+    are ``class_names`` if given, else COCO's for ``classes=80``.
 
     Raises:
-        UnknownModelError: unknown name, or a file without ``build_network``.
+        UnknownModelError: unknown name, or a file without ``build_network``
+            or missing.
         ModelFileError: the file raised while importing (one line naming the
             file, the line and the exception).
+        DarknetCfgError: a cfg the builder cannot build (file, line, layer).
     """
     if spec in MODELS:
         return importlib.import_module(MODELS[spec])
     path = Path(spec)
     if path.suffix == ".py" and path.is_file():
         return _load_file(path)
-    if path.suffix == ".py":
+    if path.suffix == ".cfg" and path.is_file():
+        from netdsl.frameworks.darknet.model import CfgModel
+        return CfgModel(path, class_names)
+    if path.suffix in (".py", ".cfg"):
         raise UnknownModelError(f"model file {path} does not exist")
-    raise UnknownModelError(f"unknown model {spec!r}: expected one of {', '.join(sorted(MODELS))} "
-                            f"or the path of a .py file defining build_network()")
+    raise UnknownModelError(f"unknown model {spec!r}: expected one of {', '.join(sorted(MODELS))}, "
+                            f"the path of a .py file defining build_network() or of a darknet .cfg")

@@ -75,21 +75,24 @@ def parse_mem_pool_size(text: str, option: str = "--mem-pool-size") -> dict:
 
 
 def add_model_argument(parser) -> None:
-    parser.add_argument("model", help="model name (e.g. yolov3-tiny) or path to a DSL .py file")
+    parser.add_argument("model", help="model name (e.g. yolov3-tiny), path to a DSL .py file or to a darknet .cfg "
+                                      "(weights: an .h5 from 'netdsl convert darknet')")
 
 
-def load_network(model: str, weights: str | None = None, params=()):
+def load_network(model: str, weights: str | None = None, params=(), class_names=None):
     """Load a model module, build its network (with ``--param`` pairs) and bind ``weights`` if given.
+
+    ``class_names`` (from ``--names``) name a darknet ``.cfg`` model's classes.
 
     Returns:
         (module, Network).
     Raises:
         UnknownModelError, ModelFileError, WeightsFileError, WeightsError,
-        NetworkDefinitionError, NetdslError (a bad --param): as their sources.
+        NetworkDefinitionError, NetdslError (a bad --param), DarknetCfgError: as their sources.
     """
     from ..models import load_model
     from ..weights import load_weights
-    module = load_model(model)
+    module = load_model(model, class_names) if str(model).endswith(".cfg") else load_model(model)
     net = module.build_network(**model_params(module, params))
     if weights is not None:
         load_weights(net, weights)

@@ -42,6 +42,8 @@ def add_parser(sub) -> None:
                         f"(default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--size", help="network input size in pixels, SIZE or HEIGHTxWIDTH (multiples of the model's "
                                   "stride; default the model's input_size)")
+    p.add_argument("--names", help="class names file, one per line (darknet .names); default: the model's own "
+                                   "(a darknet .cfg with classes=80: COCO's)")
     add_param_argument(p)
     p.set_defaults(func=run)
 
@@ -80,10 +82,20 @@ def run(args) -> None:
         output.check_not_inputs(out_dir, names, args.images)
         formats = [output.output_format(h.format)[0] for h in headers]
 
-    module, net = load_network(args.model, args.weights, args.param)
+    class_names = None
+    if args.names:
+        from ..frameworks.darknet.model import read_names
+        class_names = read_names(args.names)
+    module, net = load_network(args.model, args.weights, args.param, class_names)
     spec = getattr(module, "DETECTION", None)
     if spec is None:
         raise NetdslError(f"model {args.model!r} is not a detector (it defines no DETECTION)")
+    if class_names is not None:
+        classes = net.tensor(spec["scores"]).shape[-1]
+        if len(class_names) != classes:
+            raise NetdslError(f"--names {args.names}: holds {len(class_names)} names, the model scores {classes} "
+                              f"classes")
+        spec = dict(spec, class_names=class_names)
     height, width = input_size(args.size, spec, net)
     run_net = _runner(args.backend, net, spec["input"], (height, width))
 

@@ -2,6 +2,8 @@
 
 * :func:`parse_cfg`, :func:`conv_parameter_shapes` — ``.cfg`` files (``cfg.py``).
 * :func:`convert_darknet` — ``.cfg`` + ``.weights`` -> HDF5; :func:`export_darknet` — HDF5 -> ``.weights`` (``weights.py``).
+* :func:`build_from_cfg` — ``.cfg`` -> Network through the DSL (``builder.py``; docs/porting_darknet.md).
 """
 from .cfg import ConvParams, Section, conv_parameter_shapes, parse_cfg  # noqa: F401
 from .weights import convert_darknet, darknet_weight_name, export_darknet, read_darknet_header  # noqa: F401
+from .builder import DarknetCfgError, build_from_cfg, detection_spec  # noqa: F401,E402
