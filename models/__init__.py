@@ -25,6 +25,13 @@ from netdsl.graph.errors import NetdslError
 
 MODELS = {
     "yolov3-tiny": "netdsl.models.yolov3_tiny",
+    # ported from PyTorch and Keras (issue 9; weights/README.md says how each weight file was converted)
+    "mtcnn-pnet": "netdsl.models.mtcnn_pnet",
+    "mtcnn-rnet": "netdsl.models.mtcnn_rnet",
+    "mtcnn-onet": "netdsl.models.mtcnn_onet",
+    "fer-mini-xception": "netdsl.models.fer_mini_xception",
+    "textgenrnn": "netdsl.models.textgenrnn",
+    "lenet5": "netdsl.models.lenet5",
 }
 
 
