@@ -106,8 +106,9 @@ class ScopeMapping:
       ``*`` matches one scope part (no ``.``), ``**`` any number of parts,
       ``?`` one character; the value's wildcards are replaced by the
       captured text in order, so ``{"stage*.conv": "body.*.0"}`` maps
-      ``stage2.conv`` to ``body.2.0``. A value may be a tuple of source
-      layers (ONNX ``MatMul`` then ``Add``).
+      ``stage2.conv`` to ``body.2.0``; a scope no key matches maps to the
+      same name. A value may be a tuple of source layers (ONNX ``MatMul``
+      then ``Add``).
     * callable ``f(scope) -> str | tuple | None``.
     """
 
@@ -137,7 +138,7 @@ class ScopeMapping:
             match = regex.match(scope)
             if match:
                 return _substitute(value, match.groups())
-        return None
+        return scope
 
 
 def prefixes(name: str) -> list[str]:
@@ -276,3 +277,64 @@ def check_names(names: Iterable[str], where: str) -> None:
     for n in names:
         if not isinstance(n, str) or not n:
             raise WeightImportError(f"{where}: a tensor has an invalid name {n!r}")
+
+
+def isolated(fn, args: tuple, *, where: str, timeout: float | None, what: str):
+    """Run ``fn(*args)`` in a forked child process with a time limit; return its result.
+
+    Used for parsers in C libraries that a damaged file can make loop or
+    crash (libhdf5: a corrupt global heap makes ``H5Aread`` spin; found by
+    tools/fuzz_importers.py). The child sends back the result (pickled) or
+    its NetdslError's message; the parent waits at most ``timeout`` seconds,
+    then kills it.
+
+    Falls back to calling ``fn`` in this process when ``timeout`` is None or
+    the platform has no ``fork``.
+
+    Raises:
+        WeightImportError: the child timed out or died (a signal, e.g. a
+            segmentation fault in the C library), naming ``where``; or the
+            NetdslError the child raised, re-raised as WeightImportError.
+    """
+    import multiprocessing as mp
+    if timeout is None or "fork" not in mp.get_all_start_methods():
+        return fn(*args)
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+
+    def child():
+        try:
+            result = ("ok", fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as text
+            from ..graph.errors import NetdslError
+            kind = "error" if isinstance(exc, NetdslError) else "bug"
+            result = (kind, str(exc) if kind == "error" else plain_error(exc))
+        try:
+            send.send(result)
+        finally:
+            send.close()
+            os._exit(0)
+
+    process = ctx.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    try:
+        if not receive.poll(timeout):
+            raise WeightImportError(f"{where}: {what} did not finish within {timeout:g} s (a damaged file can "
+                                    f"make the reader loop); refused")
+        try:
+            kind, value = receive.recv()
+        except (EOFError, OSError):
+            process.join(5)
+            raise WeightImportError(f"{where}: {what} crashed (exit code {process.exitcode}); the file is "
+                                    f"damaged") from None
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+    if kind == "ok":
+        return value
+    if kind == "error":
+        raise WeightImportError(value)
+    raise WeightImportError(f"{where}: {what} failed: {value}")

@@ -16,7 +16,8 @@ A layer's class comes from the model config; in a weights-only file it is
 given by ``classes={"rnn_1": "CuDNNLSTM"}`` or inferred from the weight names
 (``depthwise_kernel`` + ``pointwise_kernel``: SeparableConv2D; ``gamma``/
 ``moving_mean``: BatchNormalization; ``embeddings``: Embedding; a recurrent
-kernel with a bias of 2·G·H: CuDNNLSTM / CuDNNGRU; ``kernel`` of rank 2:
+kernel with a bias of 2·G·H: CuDNNLSTM / CuDNNGRU, else LSTM / GRU /
+SimpleRNN by G; ``kernel`` of rank 2:
 Dense, rank 3/4/5: Conv1D/2D/3D). A plain LSTM / GRU / SimpleRNN needs
 the config (its activations decide whether netdsl can compute it).
 
@@ -45,9 +46,12 @@ Batch-norm epsilon: netdsl fixes it when the network is built
 ``batch_norm_eps`` and each BatchNormalization's config ``epsilon`` is
 checked against it (a mismatch is listed as a problem).
 
-Hardening: every read goes through h5py in a guard that turns any error into
-:class:`WeightImportError`; a dataset claiming more bytes than the file holds
-is refused before it is read; the JSON config's depth is bounded.
+Hardening: the HDF5 reading runs in a forked child process with a time limit
+(a damaged global heap makes libhdf5's attribute read spin forever — found
+by tools/fuzz_importers.py — and C code cannot be interrupted in-process);
+inside it every h5py call is guarded so any error becomes
+:class:`WeightImportError`; a dataset claiming more bytes than the file
+holds is refused before it is read; the JSON config's depth is bounded.
 """
 from __future__ import annotations
 
@@ -60,8 +64,8 @@ import numpy as np
 
 from ..graph.errors import NetdslError
 from . import recurrent
-from ._importing import (Importer, ScopeMapping, WeightImportError, default_layouts, file_size, network_name,
-                         plain_error, targets_of, write_weights)
+from ._importing import (Importer, ScopeMapping, WeightImportError, default_layouts, file_size, isolated,
+                         network_name, plain_error, targets_of, write_weights)
 
 __all__ = ["KerasLayer", "KerasFile", "read_keras", "import_keras", "convert_keras"]
 
@@ -155,23 +159,36 @@ def _config_layers(config_text: str, path: str) -> dict[str, tuple[str, dict]]:
     return out
 
 
-def read_keras(path) -> KerasFile:
+READ_TIMEOUT = 60.0  # seconds for reading one Keras file in the isolated child (read_keras(timeout=...))
+
+
+def read_keras(path, *, timeout: float | None = READ_TIMEOUT) -> KerasFile:
     """Read a Keras HDF5 file's layer weights (and config, if any) with h5py.
+
+    The HDF5 library runs in a forked child process with a time limit
+    (``netdsl.frameworks._importing.isolated``): a damaged file can make
+    libhdf5 loop forever (found by fuzzing) or crash, which Python cannot
+    interrupt in-process. ``timeout=None`` reads in this process.
 
     Args:
         path: ``model.save(...)`` or ``model.save_weights(...)`` HDF5 file.
+        timeout: seconds the reading may take (default 60).
     Returns:
         KerasFile with the layers that hold weights, in file order.
     Raises:
         WeightImportError: a missing or non-HDF5 file, no ``layer_names``,
             a listed weight missing, a dataset claiming more bytes than the
-            file has, a malformed config, or any HDF5 error (one line naming
-            the file).
+            file has, a malformed config, any HDF5 error, or the reading
+            timing out or crashing (one line naming the file).
     """
-    import h5py
-
     path = os.fspath(path)
     size = file_size(path)
+    return isolated(_read_keras, (path, size), where=path, timeout=timeout, what="reading the HDF5 file")
+
+
+def _read_keras(path: str, size: int) -> KerasFile:
+    import h5py
+
     try:
         if not h5py.is_hdf5(path):
             raise WeightImportError(f"{path}: not an HDF5 file (expected a Keras .h5 / .hdf5)")
@@ -236,9 +253,12 @@ def infer_class(layer: KerasLayer) -> str | None:
         return "Embedding"
     if "recurrent_kernel" in w and "kernel" in w and "bias" in w:
         rk, b = w["recurrent_kernel"], w["bias"]
-        if rk.ndim == 2 and b.ndim == 1 and rk.shape[1] and b.shape[0] == 2 * rk.shape[1]:
-            return {4: "CuDNNLSTM", 3: "CuDNNGRU"}.get(rk.shape[1] // max(rk.shape[0], 1))
-        return None
+        if rk.ndim != 2 or not rk.shape[0]:
+            return None
+        gates = rk.shape[1] // rk.shape[0]
+        if b.ndim == 1 and b.shape[0] == 2 * rk.shape[1]:
+            return {4: "CuDNNLSTM", 3: "CuDNNGRU"}.get(gates)
+        return {4: "LSTM", 3: "GRU", 1: "SimpleRNN"}.get(gates)
     if set(w) <= {"kernel", "bias"} and "kernel" in w:
         return {2: "Dense", 3: "Conv1D", 4: "Conv2D", 5: "Conv3D"}.get(w["kernel"].ndim)
     if set(w) == {"alpha"}:
@@ -386,7 +406,8 @@ def _convert_recurrent(imp: Importer, scope: str, layer: KerasLayer, cls: str, c
 
 
 def import_keras(path, network, mapping=None, *, batch_norm_eps=None, classes: Mapping[str, str] | None = None,
-                 configs: Mapping[str, dict] | None = None) -> dict[str, np.ndarray]:
+                 configs: Mapping[str, dict] | None = None, timeout: float | None = READ_TIMEOUT
+                 ) -> dict[str, np.ndarray]:
     """Import a Keras HDF5 file into a netdsl network's declared weights (h5py only, no TensorFlow).
 
     Args:
@@ -402,6 +423,7 @@ def import_keras(path, network, mapping=None, *, batch_norm_eps=None, classes: M
             (otherwise inferred; see the module docstring).
         configs: layer config per layer name, for weights-only files (LSTM /
             GRU activations, ``reset_after``).
+        timeout: seconds for reading the file (:func:`read_keras`).
     Returns:
         ``{netdsl name: float32 array}`` in the network's declaration order.
     Raises:
@@ -410,7 +432,7 @@ def import_keras(path, network, mapping=None, *, batch_norm_eps=None, classes: M
             mismatch (expected vs found, with the HDF5 path) and epsilon
             mismatch.
     """
-    kf = read_keras(path)
+    kf = read_keras(path, timeout=timeout)
     targets = targets_of(network)
     sources = [p for layer in kf.layers.values() for p in layer.paths.values()]
     imp = Importer(kf.path, targets, sources=sources)

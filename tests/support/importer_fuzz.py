@@ -21,6 +21,7 @@ from netdsl.graph.errors import NetdslError
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
 FORMATS = ("torch", "safetensors", "keras", "onnx", "wts")
+KERAS_TIMEOUT = 10.0  # seconds per Keras case (the reader runs in a child process with this limit)
 
 
 def small_state_dict():
@@ -152,7 +153,7 @@ def run_case(fmt: str, data: bytes, folder: Path, seed_index: int = 0):
                 return import_torch(path, PNET_TARGETS)
             return import_torch(path, torch_targets())
         if fmt == "keras":
-            return import_keras(path, keras_targets())
+            return import_keras(path, keras_targets(), timeout=KERAS_TIMEOUT)
         if fmt == "onnx":
             return import_onnx(path, onnx_targets())
         return import_wts(path, torch_targets())
