@@ -30,7 +30,6 @@ EMBEDDING_DIM = 100
 HIDDEN = 128
 MAXLEN = 40
 START_TOKEN = "<s>"
-PROFILES = [{"tokens": ((1, 1), (1, MAXLEN), (16, MAXLEN))}]
 
 
 def attention_weighted_average(net: Network, x: Tensor, *, name: str) -> Tensor:
@@ -51,8 +50,18 @@ def attention_weighted_average(net: Network, x: Tensor, *, name: str) -> Tensor:
     return net.add_reduce(weighted, "SUM", (1,), keep_dims=False, name=name).output
 
 
-def build_network(batch: int | None = None, steps: int | None = None) -> Network:
-    """textgenrnn on (batch, steps) tokens; each fixed when given, else a runtime dimension."""
+def build_network(batch: int | None = 1, steps: int | None = MAXLEN) -> Network:
+    """textgenrnn on (batch, steps) tokens, static by default (1, 40).
+
+    Args:
+        batch: N (1 by default), or None for a runtime dimension ``batch``.
+        steps: T, textgenrnn's 40 by default (its Keras model's input
+            length), or None for a runtime dimension ``steps``.
+    Runtime dimensions run on the reference executor, but netdsl's TensorRT
+    lowering of recurrent layers needs a static batch and sequence length
+    (its loop trip count and zero initial states are build-time constants),
+    so engines are built from the static form.
+    """
     net = Network("textgenrnn")
     tokens = net.add_input("tokens", DataType.INT32, ("batch" if batch is None else batch,
                                                       "steps" if steps is None else steps))
