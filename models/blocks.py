@@ -275,7 +275,9 @@ def add_pool1d(net: Network, x: Tensor, type, kernel_size: int, *, name: str, st
         type: PoolingType.MAX or AVERAGE (or the name).
         kernel_size, stride (default kernel_size), padding (int or (pre, post)): as torch.
         count_include_pad: AVERAGE divides by the padded window (torch's
-            default True for AvgPool1d; ONNX's default 0).
+            default True for AvgPool1d; ONNX's default 0). With a runtime
+            length the reference executor runs it, but netdsl's TensorRT
+            pooling lowering needs a static length for it.
     Returns:
         (N, C, L') tensor named ``name``.
     """
