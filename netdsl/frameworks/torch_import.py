@@ -291,7 +291,23 @@ def _rnn_rel(leaf: str) -> str:
 
 def import_state_dict(state_dict: Mapping, network, mapping=None, *, where: str = "state dict", ignore=(),
                       flat: bool = False) -> dict[str, np.ndarray]:
-    """Convert an in-memory state dict ``{key: array or tensor}`` (see :func:`import_torch`)."""
+    """Convert an in-memory state dict (``model.state_dict()``: ``{key: torch tensor or NumPy array}``).
+
+    The layout rules, mapping and report of :func:`import_torch`, for a
+    state dict already in memory.
+
+    Args:
+        state_dict: torch state-dict keys -> tensors / arrays.
+        network, mapping, ignore: as :func:`import_torch`.
+        where: what to call the source in messages (a file name).
+        flat: a 1-D source tensor with the element count of its target is
+            reshaped to the target's shape (``.wts`` files store no shapes).
+    Returns:
+        ``{netdsl name: float32 array}`` in the network's declaration order.
+    Raises:
+        WeightImportError: one line listing unmapped keys, unfilled netdsl
+            weights and shape mismatches; a value that is not a tensor / array.
+    """
     targets = targets_of(network)
     sd = {k: (v if isinstance(v, np.ndarray) else _to_numpy(v, k, where)) for k, v in state_dict.items()}
     check_names(sd, where)
