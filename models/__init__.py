@@ -34,6 +34,13 @@ MODELS = {
     "yolov2-tiny": "netdsl.models.yolov2_tiny",
     "yolo-fastest-1.1": "netdsl.models.yolo_fastest_1_1",
     "yolo-fastest-1.1-xl": "netdsl.models.yolo_fastest_1_1_xl",
+    # ported from PyTorch and Keras (issue 9; weights/README.md says how each weight file was converted)
+    "mtcnn-pnet": "netdsl.models.mtcnn_pnet",
+    "mtcnn-rnet": "netdsl.models.mtcnn_rnet",
+    "mtcnn-onet": "netdsl.models.mtcnn_onet",
+    "fer-mini-xception": "netdsl.models.fer_mini_xception",
+    "textgenrnn": "netdsl.models.textgenrnn",
+    "lenet5": "netdsl.models.lenet5",
 }
 
 

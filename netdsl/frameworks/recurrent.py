@@ -14,7 +14,9 @@ Source conventions, each checked against an independent implementation in
 tests/frameworks/test_recurrent.py:
 
 * PyTorch (torch.nn.RNN/LSTM/GRU ``state_dict``): the canonical layout
-  itself, keys ``weight_ih_l{k}[_reverse]`` etc. (torch docs, nn.LSTM).
+  itself, keys ``weight_ih_l{k}[_reverse]`` etc. (torch docs, nn.LSTM);
+  nn.RNNCell/LSTMCell/GRUCell: the same blocks under ``weight_ih``,
+  ``weight_hh``, ``bias_ih``, ``bias_hh`` (no ``_l0``), as layer 0.
 * ONNX RNN/LSTM/GRU (ONNX operator spec): ``W`` (D, G*H, C), ``R``
   (D, G*H, H), ``B`` (D, 2*G*H) = [Wb, Rb]; gate blocks LSTM i, o, f, c;
   GRU z, r, h; direction 0 forward, 1 reverse.
@@ -132,6 +134,44 @@ def from_torch(name: str, state_dict: Mapping, op=None, *, prefix: str = "") -> 
         for key, value in out.items():
             if key.endswith(".weight_hh"):
                 _hidden(key, value, gates, transposed=False)
+    return out
+
+
+_TORCH_CELL_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def from_torch_cell(name: str, state_dict: Mapping, op=None, *, prefix: str = "") -> dict:
+    """Canonical arrays from a torch.nn.RNNCell / LSTMCell / GRUCell ``state_dict``.
+
+    A cell is one layer, one direction, one step: its keys are
+    ``weight_ih`` (G*H, C), ``weight_hh`` (G*H, H) and, with ``bias=True``,
+    ``bias_ih`` / ``bias_hh`` (G*H,) — torch's nn.LSTMCell / GRUCell docs —
+    with no ``_l0`` suffix, gates in torch's order (LSTM i, f, g, o; GRU r,
+    z, n). They become layer 0 of a netdsl RNN layer (run it over a
+    sequence of length 1, or step it yourself).
+
+    Args:
+        name: the netdsl RNN layer's scoped name.
+        state_dict: mapping with keys ``{prefix}weight_ih`` ... (torch tensors or arrays).
+        op: optional RNNOperation (or name) to check the gate count against.
+        prefix: the cell's module path plus ``.`` inside a larger model.
+    Returns:
+        dict scoped name -> float32 array: ``<name>.l0.weight_ih`` ...
+    Raises:
+        WeightsError: no ``weight_ih``/``weight_hh`` under ``prefix``, a bias
+            without its pair, or shapes that do not match ``op``.
+    """
+    found = {k: state_dict[prefix + k] for k in _TORCH_CELL_KEYS if prefix + k in state_dict}
+    if "weight_ih" not in found or "weight_hh" not in found:
+        raise WeightsError(f"no torch cell weights ({prefix}weight_ih, {prefix}weight_hh) under prefix {prefix!r}")
+    if ("bias_ih" in found) != ("bias_hh" in found):
+        raise WeightsError(f"torch cell under prefix {prefix!r} has only one of bias_ih / bias_hh")
+    out = {f"{name}.{weight_role(0, False, k)}": _array(v) for k, v in found.items()}
+    w_hh = out[f"{name}.{weight_role(0, False, 'weight_hh')}"]
+    if w_hh.ndim != 2:
+        raise WeightsError(f"{prefix}weight_hh: expected a matrix (G*H, H), found shape {w_hh.shape}")
+    if op is not None:
+        _hidden(f"{prefix}weight_hh", w_hh, GATE_COUNT[_op_name(op)], transposed=False)
     return out
 
 
