@@ -41,6 +41,11 @@ CASES = {
                          lambda net, x: net.add_pooling_nd(x, PoolingType.AVERAGE, (3, 3), stride_nd=2,
                                                            padding_nd=(1, 1),
                                                            padding_mode=PaddingMode.EXPLICIT_ROUND_UP).output),
+    "avgpool_counts_padding_round_up": (("n", 3, "h", "w"), [(1, 3, 8, 7), (2, 3, 5, 10)],
+                                        lambda net, x: net.add_pooling_nd(
+                                            x, PoolingType.AVERAGE, (3, 3), stride_nd=2, padding_nd=(1, 1),
+                                            average_count_excludes_padding=False,
+                                            padding_mode=PaddingMode.EXPLICIT_ROUND_UP).output),
     "global_pool": (("n", 3, "h", "w"), [(1, 3, 7, 8), (2, 3, 1, 5)],
                     lambda net, x: net.add_global_pooling(x, PoolingType.AVERAGE).output),
     "scale_channel": (("n", 3, "h", "w"), [(1, 3, 2, 2), (2, 3, 4, 1)],

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ...graph.enums import LayerType
-from ...graph.shapes import is_static_shape
+from ...graph.shapes import is_static, is_static_shape
 from ...layers.padding import MAX_WINDOW_VOLUME_2D
 from .convolution import apply_padding
 from .registry import lowering
@@ -29,7 +29,8 @@ def lower_pooling(ctx, layer, inputs):
     ctx.named(pool, layer)
     pool.stride_nd = tuple(layer.stride_nd)
     counts_padding = layer.pooling_type.name != "MAX" and not layer.average_count_excludes_padding
-    apply_padding(ctx, pool, layer, explicit_is_exact=not counts_padding or not any(layer.overhang))
+    overhang = any(not is_static(o) or o != 0 for o in layer.overhang)  # a runtime overhang may be > 0
+    apply_padding(ctx, pool, layer, explicit_is_exact=not counts_padding or not overhang)
     pool.average_count_excludes_padding = bool(layer.average_count_excludes_padding)
     if layer.pooling_type.name == "MAX_AVERAGE_BLEND":
         pool.blend_factor = float(layer.blend_factor)
