@@ -181,6 +181,11 @@ def every_layer_type_net():
     seq = net.add_rnn(s, 1, 5, RNNOperation.GRU, name="gru").get_output(0)
     shape = net.add_shape(seq, name="shape").output
     filled = net.add_fill((2, 3), "LINSPACE", 0.0, (1.0, 2.0), name="fill").output
+    q = net.add_quantize(x, 0.05, DataType.INT8, name="quantize").output
+    dq = net.add_dequantize(q, 0.05, DataType.FLOAT, name="dequantize").output
+    rows = net.add_shuffle(dq, reshape_dims=(9, 16), name="rows").output
+    nvfp4 = net.add_dynamic_quantize(rows, 1, 16, DataType.FP4, DataType.FP8, name="nvfp4")
+    net.mark_output(nvfp4.get_output(1))
     for t in (e, g, sc, oh, seq, shape, filled):
         net.mark_output(t)
     return net
