@@ -243,7 +243,8 @@ def amax_percentile(hist: Histogram, percentile: float = 99.99) -> float:
     if hist.amax <= 0 or total == 0:
         return 0.0
     cdf = np.cumsum(hist.counts)
-    index = int(np.searchsorted(cdf, total * (percentile / 100.0), side="left"))
+    wanted = math.ceil(total * percentile / 100.0 - 1e-9)  # the rank of the percentile sample, float-safe
+    index = int(np.searchsorted(cdf, wanted, side="left"))
     return float(min(index + 1, len(hist.counts)) * hist.bin_width)
 
 
@@ -344,19 +345,16 @@ def compute_amax(hist: Histogram, method: str, percentile: float = 99.99) -> flo
 
 def weights_digest(network) -> str:
     """SHA-256 (hex) of the network's weight arrays: for each declared weight in name order, its
-    name, dtype, shape and little-endian bytes — the arrays of the HDF5 file it was bound from.
+    name, the NumPy dtype string, the shape and the little-endian bytes.
+
+    These are the arrays of the HDF5 file the network was bound from plus the constants its
+    definition declares with a value (a detector's anchors): a digest of the weights the network
+    computes with, which the file's arrays determine for a given model definition.
 
     Raises:
         CalibrationError: a weight is unbound.
     """
     return _digest((name, w.value) for name, w in network.weights().items())
-
-
-def weights_file_digest(path) -> str:
-    """:func:`weights_digest` of the arrays in a netdsl HDF5 weight file (the same value)."""
-    from ..weights.hdf5 import load_weights_file
-    store = load_weights_file(path)
-    return _digest((name, store[name]) for name in store)
 
 
 def _digest(items) -> str:
