@@ -205,7 +205,7 @@ class SweepResult:
         out = [f"all quantized: agreement {self.baseline.agreement.f1:.4f}, mean relative RMS error "
                f"{self.baseline.error:.4g}", "most sensitive layers (left in float alone):"]
         for name, report, gain in self.rows[:top]:
-            out.append(f"  {name:<28} error {report.error:.4g} (-{gain:.4g})  agreement {report.agreement.f1:.4f}")
+            out.append(f"  {name:<28} error {report.error:.4g} ({-gain:+.4g})  agreement {report.agreement.f1:.4f}")
         if self.final is not None:
             out.append(f"excluded {', '.join(self.excluded) or 'nothing'}: agreement {self.final.agreement.f1:.4f}, "
                        f"error {self.final.error:.4g}")

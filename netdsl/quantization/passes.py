@@ -119,6 +119,8 @@ class _Rebuild:
         self.casts: dict = {}
         for t in src.inputs:
             self.tmap[t] = self.net.add_input(t.name, t.dtype, t.shape)
+        for w in src.weights().values():  # declared in the source's order, whatever order layers use them in
+            self.weights(w)
 
     # -- weights ----------------------------------------------------------------------------------
     def weights(self, w):
