@@ -18,7 +18,7 @@ import os
 import sys
 import warnings
 
-COMMANDS = ("convert", "export", "build", "detect", "inspect", "compare")
+COMMANDS = ("convert", "export", "build", "detect", "inspect", "compare", "calibrate", "quantize")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -69,7 +69,7 @@ def apply_cli_precision(args, net):
 
     Raises:
         NetdslError: --calibration / --exclude without a reduced precision,
-            or the quantization package missing.
+            and the errors of ``apply_precision``.
         EngineBuildError: a precision a target cannot run (``TensorRTModule.check_targets_support``).
     """
     from ..graph.errors import NetdslError
@@ -81,14 +81,7 @@ def apply_cli_precision(args, net):
     from ..tensorrt import load_tensorrt
     tm = load_tensorrt()
     tm.check_targets_support(args.target or (), [args.precision], option=f"--precision {args.precision}")
-    try:
-        from ..quantization import apply_precision
-    except ImportError as exc:  # the package absent, or without apply_precision; not an error inside it
-        if exc.name != "netdsl.quantization" and "apply_precision" not in str(exc):
-            raise
-        raise NetdslError(f"--precision {args.precision}: the quantization package netdsl.quantization is "
-                          f"missing from this netdsl installation (expected apply_precision); only fp32 builds "
-                          f"are possible") from None
+    from ..quantization import apply_precision
     targets = args.target or ()
     return apply_precision(net, args.precision, calibration=args.calibration, exclude=tuple(args.exclude),
                            target=targets[0] if len(targets) == 1 else None)

@@ -21,7 +21,8 @@ LayerType = _members("LayerType", [
     "ELEMENTWISE", "UNARY", "SHUFFLE", "CONCATENATION", "SLICE", "RESIZE", "CONSTANT",
     "IDENTITY", "CAST", "PADDING", "MATRIX_MULTIPLY", "SOFTMAX", "LRN", "REDUCE", "TOPK",
     "GATHER", "SCATTER", "SELECT", "EINSUM", "NORMALIZATION", "CUMULATIVE", "ONE_HOT",
-    "SQUEEZE", "UNSQUEEZE", "RNN", "SHAPE", "FILL", "NON_ZERO", "NMS",
+    "SQUEEZE", "UNSQUEEZE", "RNN", "SHAPE", "FILL", "NON_ZERO", "NMS", "QUANTIZE", "DEQUANTIZE",
+    "DYNAMIC_QUANTIZE",
 ])
 LayerType.__doc__ = "Kind of a layer, as ``trt.LayerType`` (RNN is netdsl's: lowered to a loop)."
 

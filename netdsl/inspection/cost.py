@@ -438,3 +438,26 @@ def data_movement(inputs, outputs, attrs, weights) -> int:
     (fvcore and FlopCounterMode count none of these).
     """
     return 0
+
+
+# -- quantization -----------------------------------------------------------------------------------
+
+@rule(LayerType.QUANTIZE, LayerType.DEQUANTIZE)
+def quantize(inputs, outputs, attrs, weights) -> int:
+    """``numel``: one scaling per element (a divide for quantize, a multiply for dequantize); the
+    rounding and saturation are conversions, not counted (as cast).
+
+    Semantics: TensorRT IQuantizeLayer / IDequantizeLayer ("Quantization Schemes":
+    ``clip(round(x / s))``, ``x_q * s``).
+    """
+    return _numel(outputs[0])
+
+
+@rule(LayerType.DYNAMIC_QUANTIZE)
+def dynamic_quantize(inputs, outputs, attrs, weights) -> int:
+    """``2 * numel(input) + 2 * numel(scales)``: per element one compare (the block amax) and one
+    divide; per block the scale division and its double-quantization divide.
+
+    Semantics: TensorRT IDynamicQuantizeLayer (block scales computed at run time).
+    """
+    return 2 * _numel(inputs[0]) + 2 * _numel(outputs[1])

@@ -45,6 +45,9 @@ def _constant_value(w, shape):
     return tuple(int(v) for v in np.asarray(value).reshape(-1))
 
 
+_QUANTIZED_ONLY = (DataType.FP8, DataType.INT4, DataType.FP4)
+
+
 @network_method
 def add_constant(self, shape, weights=None, *, dtype: DataType | None = None, name=None):
     """Add a constant tensor.
@@ -119,10 +122,15 @@ def add_cast(self, input, to_type: DataType, *, name=None):
         (``layer.to_type``); conversion rules in the module docstring. A cast
         of a shape tensor between INT32 and INT64 keeps its ``shape_value``.
     Raises:
-        NetworkDefinitionError: an unknown ``to_type`` (naming the allowed DataType names).
+        NetworkDefinitionError: an unknown ``to_type`` (naming the allowed DataType names), or FP8,
+            INT4, FP4 as input or ``to_type`` (quantized types: use add_quantize / add_dequantize).
     """
     name = self.begin_layer(LayerType.CAST, name, [input])
     to_type = as_datatype_arg(name, to_type, "to_type")
+    for what, dtype in (("input", input.dtype), ("to_type", to_type)):
+        if dtype in _QUANTIZED_ONLY:
+            fail(name, f"{what} {dtype.name} is a quantized type: ICastLayer converts between BOOL, UINT8, INT8, "
+                       f"INT32, INT64, HALF, BF16, FLOAT; use add_quantize / add_dequantize")
     value = input.shape_value if input.dtype in SHAPE_VALUE_TYPES and to_type in SHAPE_VALUE_TYPES else None
     return self.append_layer(LayerType.CAST, name, [input], [(input.shape, to_type)], dict(to_type=to_type),
                              shape_values=[value])

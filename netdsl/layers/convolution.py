@@ -21,7 +21,7 @@ import itertools
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType, PaddingMode
 from ..graph.shapes import is_static
-from ..graph.network import network_method
+from ..graph.network import Tensor, network_method
 from . import padding as _padding
 from ._checks import FLOAT_TYPES, as_enum, dims, fail, weights_arg
 
@@ -111,7 +111,10 @@ def add_convolution_nd(self, input, num_output_maps: int, kernel_shape, kernel=N
         kernel: weights of shape (K, C / num_groups, *kernel_shape), KCRS as
             TensorRT's GKCRS with G folded into K — None (or True) declares
             ``<name>.kernel`` for a weight store; or an array or Weights.
-            The TensorRT lowering converts them to the input's dtype.
+            The TensorRT lowering converts them to the input's dtype. Or a
+            Tensor of that shape and the input's dtype (TensorRT's kernel
+            input 1), e.g. the dequantized kernel of an explicitly
+            quantized network.
         bias: True (declare ``<name>.bias`` of shape (K,)), False/None for
             none, an array or Weights.
         stride_nd, dilation_nd: ints or per-dimension tuples (default 1).
@@ -135,7 +138,7 @@ def add_convolution_nd(self, input, num_output_maps: int, kernel_shape, kernel=N
             WeightsError when bound later) carries a hint when the input looks
             NHWC or the kernel looks KRSC/RSCK (module docstring).
     """
-    name = self.begin_layer(LayerType.CONVOLUTION, name, [input])
+    name = self.begin_layer(LayerType.CONVOLUTION, name, [input] + ([kernel] if isinstance(kernel, Tensor) else []))
     return window_layer(self, LayerType.CONVOLUTION, name, input, num_output_maps, kernel_shape, kernel, bias,
                         stride_nd, padding_nd, pre_padding, post_padding, dilation_nd, num_groups, padding_mode)
 
@@ -179,7 +182,18 @@ def window_layer(net, type_, name, input, num_output_maps, kernel_shape, kernel,
     def hint(found):
         return layout_hint(type_, input, n, num_output_maps, num_groups, kernel_shape, found)
 
-    weights = {"kernel": weights_arg(net, name, "kernel", kernel, kshape, hint=hint)}
+    inputs = [input]
+    if isinstance(kernel, Tensor):
+        # TensorRT IConvolutionLayer input 1: the kernel as a tensor (explicit quantization feeds the
+        # dequantized kernel this way, "Explicit Quantization"); convolution only.
+        if type_ is not LayerType.CONVOLUTION:
+            fail(name, f"kernel must be weights for a {type_.name.lower()}, found tensor {kernel.name!r}")
+        if tuple(kernel.shape) != kshape or kernel.dtype is not input.dtype:
+            fail(name, f"kernel tensor {kernel.name!r} must be {kshape} {input.dtype.name} (KCRS, the input's "
+                       f"dtype), found {kernel.shape} {kernel.dtype.name}")
+        weights, inputs = {}, [input, kernel]
+    else:
+        weights = {"kernel": weights_arg(net, name, "kernel", kernel, kshape, hint=hint)}
     b = weights_arg(net, name, "bias", bias, (num_output_maps,), optional=True)
     if b is not None:
         weights["bias"] = b
@@ -188,4 +202,4 @@ def window_layer(net, type_, name, input, num_output_maps, kernel_shape, kernel,
                  padding_nd=geometry.pre, padding_mode=padding_mode, num_groups=num_groups,
                  overhang=geometry.overhang)
     out = (*input.shape[:-n - 1], num_output_maps, *geometry.output)
-    return net.append_layer(type_, name, [input], [(out, input.dtype)], attrs, weights)
+    return net.append_layer(type_, name, inputs, [(out, input.dtype)], attrs, weights)

@@ -96,9 +96,12 @@ def layer_weights(layer):
 
 
 @kernel(LayerType.CONVOLUTION)
-def convolution(layer, x):
-    """x (N..., C, *S) -> (N..., K, *O) float32; leading dims before C are batch dims."""
+def convolution(layer, x, *kernel_input):
+    """x (N..., C, *S) -> (N..., K, *O) float32; leading dims before C are batch dims. The kernel is
+    the layer's weights or, when the layer has a second input, that tensor (KCRS)."""
     w, b = layer_weights(layer)
+    if kernel_input:
+        w = np.asarray(kernel_input[0], dtype=np.float32)
     n = len(layer.kernel_size_nd)
     x, lead = flatten_batch(x, n)
     out_spatial = layer.outputs[0].shape[-n:]

@@ -34,7 +34,12 @@ def round_bf16(x: np.ndarray) -> np.ndarray:
 
 
 def to_dtype(x: np.ndarray, dtype: DataType) -> np.ndarray:
-    """Convert a kernel result to the NumPy form of ``dtype``."""
+    """Convert a kernel result to the NumPy form of ``dtype``.
+
+    FP8, INT4 and FP4 become ``ml_dtypes`` arrays (``float8_e4m3fn``,
+    ``int4``, ``float4_e2m1fn``); the quantize kernels have already rounded
+    and saturated the values, so the conversion is exact.
+    """
     if dtype is DataType.BF16:
         return round_bf16(x)
     return np.asarray(x).astype(dtype.to_numpy(), copy=False)
@@ -70,8 +75,12 @@ def layer_weight(layer, role: str, dtype: DataType | None = None) -> np.ndarray 
     return engine_weights(layer.weights[role], layer.inputs[0].dtype if dtype is None else dtype)
 
 
+_LOW_PRECISION = tuple(np.dtype(d.to_numpy()) for d in (DataType.FP8, DataType.INT4, DataType.FP4))
+
+
 def _compute_form(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.float32) if x.dtype == np.float16 else x
+    """Kernels read float16 and the ml_dtypes FP8 / INT4 / FP4 arrays as float32 (exact for all four)."""
+    return x.astype(np.float32) if x.dtype == np.float16 or x.dtype in _LOW_PRECISION else x
 
 
 class _BoundTensor:

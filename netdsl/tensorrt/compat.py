@@ -35,6 +35,7 @@ ADDED_IN = {
     ("UnaryOperation", "ISNAN"): "10.8",
     ("LayerType", "CUMULATIVE"): "10.8", ("LayerType", "SQUEEZE"): "10.8", ("LayerType", "UNSQUEEZE"): "10.8",
     ("MemoryPoolType", "TACTIC_SHARED_MEMORY"): "10.0", ("DataType", "FP4"): "10.8",
+    ("DataType", "INT4"): "10.0", ("LayerType", "DYNAMIC_QUANTIZE"): "10.8",
 }
 
 # Memory pools by trtexec's --memPoolSize name (trtexec --help, TensorRT 10.x) and by TensorRT's
@@ -595,6 +596,63 @@ class TensorRTModule:
         """
         return getattr(layer_type, "name", str(layer_type)) not in NO_RUNNER.get(self.flavor, ())
 
+    # -- quantized datatypes ------------------------------------------------------
+    def add_quantize(self, network, input, scale, to_type: DataType, dequantize: bool = False):
+        """IQuantizeLayer / IDequantizeLayer converting to ``to_type``.
+
+        TensorRT >= 10.0 and RTX take the output type as an argument
+        (``add_quantize(input, scale, output_type)``; ``IQuantizeLayer.to_type``);
+        TensorRT 8.6 has ``add_quantize(input, scale)`` only, INT8 out (FP8 needs 10.x there).
+
+        Raises:
+            BackendUnavailableError: a datatype this version lacks (INT4 needs 10.0, FP4 10.8), or a
+                non-INT8 / non-FLOAT conversion on 8.6.
+        """
+        add = network.add_dequantize if dequantize else network.add_quantize
+        layer_class = self.trt.IDequantizeLayer if dequantize else self.trt.IQuantizeLayer
+        trt_type = self.datatype(to_type)
+        if hasattr(layer_class, "to_type"):
+            return add(input, scale, trt_type)
+        default = DataType.FLOAT if dequantize else DataType.INT8
+        if to_type is not default:
+            raise BackendUnavailableError(f"{self.label} quantizes to INT8 and dequantizes to FLOAT only "
+                                          f"(found {to_type.name}; typed Q/DQ needs TensorRT >= 10.0)")
+        return add(input, scale)
+
+    def set_block_shape(self, trt_layer, block_shape, axis: int) -> None:
+        """Block quantization of a Q/DQ layer whose scale has the input's rank.
+
+        Blocks along one axis (every other block extent 1): the blocked ``axis``, the block inferred
+        from the scale's shape — TensorRT 10.0-10.15 have only this form, and TensorRT-RTX 1.7 builds
+        INT4 only this way (with ``block_shape`` set it refuses INT4: "Blockwise dequantization
+        requires input type to be int8 or fp8e4m3 or fp4e2m1"). Blocks along two axes:
+        ``block_shape`` (TensorRT >= 10.16, RTX).
+
+        Raises:
+            BackendUnavailableError: a two-axis block on a version without ``block_shape``.
+        """
+        blocked = [i for i, b in enumerate(block_shape) if b != 1]
+        if len(blocked) <= 1:
+            trt_layer.axis = int(axis)
+            return
+        if not hasattr(type(trt_layer), "block_shape"):
+            raise BackendUnavailableError(f"{self.label} has no block_shape for blocks along two axes "
+                                          f"{tuple(block_shape)} (needs TensorRT >= 10.16)")
+        trt_layer.block_shape = self.trt.Dims(tuple(int(b) for b in block_shape))
+
+    def add_dynamic_quantize(self, network, input, axis: int, block_size: int, to_type: DataType,
+                             scale_type: DataType):
+        """IDynamicQuantizeLayer (TensorRT >= 10.8, RTX): ``add_dynamic_quantize(input, axis, block_size,
+        output_type, scale_type)``.
+
+        Raises:
+            BackendUnavailableError: this version has no dynamic quantization.
+        """
+        if not hasattr(network, "add_dynamic_quantize"):
+            raise BackendUnavailableError(f"{self.label} has no IDynamicQuantizeLayer (needs TensorRT >= 10.8)")
+        return network.add_dynamic_quantize(input, int(axis), int(block_size), self.datatype(to_type),
+                                            self.datatype(scale_type))
+
     # -- enums ----------------------------------------------------------------
     def has_per_channel_group_norm(self, network) -> bool:
         """True where INetworkDefinition.add_normalization_v2 exists (TensorRT >= 10.16, RTX):
@@ -648,6 +706,60 @@ class TensorRTModule:
             need = f" (needs TensorRT >= {since})" if since else ""
             raise BackendUnavailableError(f"{enum_name}.{member.name} is not available in {self.label}{need}")
         return value
+
+
+def target_capability(target) -> tuple[int, int]:
+    """A target name -> its compute capability: ``"sm86"`` / ``"SM_86"`` -> (8, 6), ``"sm120"`` -> (12, 0).
+
+    Raises:
+        EngineBuildError: not an ``smXY`` / ``smXYZ`` name (one line naming it).
+    """
+    name = str(target).strip().lower().replace("_", "")
+    match = re.fullmatch(r"sm(\d{2,3})", name)
+    if not match:
+        raise EngineBuildError(f"target {target!r} is not a GPU architecture name such as sm86 or sm120")
+    digits = match.group(1)
+    return int(digits[:-1]), int(digits[-1])
+
+
+def unsupported_datatype(dtype: DataType, target) -> str | None:
+    """Why ``target`` cannot run ``dtype`` (one line), or None when it can.
+
+    Rules: :data:`MIN_COMPUTE_CAPABILITY` — FP8 needs sm89 or newer, FP4 sm120 (TensorRT-RTX's
+    Blackwell target), BF16 sm80; other types run everywhere. ``"current"`` (this machine's GPU) is
+    not judged here.
+    """
+    minimum = MIN_COMPUTE_CAPABILITY.get(dtype.name)
+    if minimum is None or str(target).strip().lower() == "current":
+        return None
+    need = divmod(minimum, 10)
+    have = target_capability(target)
+    if have >= need:
+        return None
+    return (f"DataType.{dtype.name} needs a GPU of compute capability {need[0]}.{need[1]} or newer "
+            f"(sm{need[0]}{need[1]}+), target {str(target).strip().lower()} is {have[0]}.{have[1]}")
+
+
+def check_target_datatypes(network, targets) -> None:
+    """Refuse, before TensorRT is called, a network using a datatype one of ``targets`` cannot run.
+
+    Every tensor's dtype and every layer's weights dtype is checked against
+    :func:`unsupported_datatype` (FP8 sm89+, FP4 sm120, BF16 not sm75).
+
+    Raises:
+        EngineBuildError: one line naming the first offending tensor or layer, its datatype and the target.
+    """
+    dtypes = {}
+    for t in network.inputs:
+        dtypes.setdefault(t.dtype, f"input {t.name!r}")
+    for layer in network.layers:
+        for t in layer.outputs:
+            dtypes.setdefault(t.dtype, f"tensor {t.name!r} (layer {layer.name})")
+    for target in targets or ():
+        for dtype, where in dtypes.items():
+            problem = unsupported_datatype(dtype, target)
+            if problem:
+                raise EngineBuildError(f"{where}: {problem}")
 
 
 @functools.lru_cache(maxsize=None)

@@ -42,7 +42,7 @@ LISTING_HEADER = "Layers:"
 REPORT_FORMAT = "netdsl-build-report/1"
 
 # TensorRT's spelling in the listing -> trt.DataType names.
-_DTYPES = {"float": "FLOAT", "half": "HALF", "bf16": "BF16", "int8": "INT8", "fp8": "FP8", "fp4": "FP4",
+_DTYPES = {"float": "FLOAT", "half": "HALF", "bf16": "BF16", "bfloat16": "BF16", "int8": "INT8", "fp8": "FP8", "fp4": "FP4",
            "int4": "INT4", "int32": "INT32", "int64": "INT64", "bool": "BOOL", "uint8": "UINT8", "e8m0": "E8M0"}
 # Bits per element, to tell a wider type from a narrower one.
 _BITS = {"FP4": 4, "INT4": 4, "INT8": 8, "FP8": 8, "UINT8": 8, "E8M0": 8, "HALF": 16, "BF16": 16, "FLOAT": 32,

@@ -1,6 +1,5 @@
 """``netdsl build`` builder options (trtexec's names), --report / --verbose, and --precision wiring:
 real TensorRT-RTX sm86 builds through the installed console script."""
-import importlib.util
 import json
 
 import pytest
@@ -8,9 +7,6 @@ import pytest
 from cli_run import WEIGHTS, assert_one_line_error, run
 
 STATIC = ("--param", "batch=1", "--param", "height=416", "--param", "width=416")
-HAS_QUANTIZATION = importlib.util.find_spec("netdsl.quantization") is not None
-needs_quantization = pytest.mark.skipif(not HAS_QUANTIZATION, reason="netdsl.quantization is not importable "
-                                        "(the precision pass is developed on another branch)")
 
 
 def build(tmp_path, *options, target="sm86"):
@@ -84,15 +80,7 @@ def test_precision_a_target_lacks_fails_before_tensorrt(tmp_path, precision, tar
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(HAS_QUANTIZATION, reason="netdsl.quantization exists: the missing-package message cannot show")
-def test_precision_without_the_quantization_package(tmp_path):
-    result = build(tmp_path, "--precision", "fp16")
-    assert_one_line_error(result, "--precision fp16", "netdsl.quantization is missing", status=1)
-    assert list(tmp_path.iterdir()) == []
-
-
-# -- once netdsl.quantization exists (apply_precision places the casts and Q/DQ pairs) ------------------------------
-@needs_quantization
+# -- through netdsl.quantization (apply_precision places the casts and Q/DQ pairs) -----------------------------------
 def test_fp16_build_reports_half_convolutions(tmp_path):
     result = build(tmp_path, "--precision", "fp16", "--report", tmp_path / "report.json")
     assert result.returncode == 0, result.stderr
@@ -101,7 +89,6 @@ def test_fp16_build_reports_half_convolutions(tmp_path):
     assert report["warnings"] == []
 
 
-@needs_quantization
 def test_fp16_exclude_keeps_a_layer_in_float(tmp_path):
     result = build(tmp_path, "--precision", "fp16", "--exclude", "conv0.*", "--report", tmp_path / "report.json")
     assert result.returncode == 0, result.stderr
@@ -110,7 +97,6 @@ def test_fp16_exclude_keeps_a_layer_in_float(tmp_path):
     assert report["layers"]["conv2.conv"]["precision"] == "HALF"
 
 
-@needs_quantization
 def test_bf16_build_on_sm86(tmp_path):
     result = build(tmp_path, "--precision", "bf16", "--report", tmp_path / "report.json")
     assert result.returncode == 0, result.stderr
@@ -118,7 +104,6 @@ def test_bf16_build_on_sm86(tmp_path):
     assert report["precision_summary"]["CONVOLUTION"].get("BF16", 0) > 0
 
 
-@needs_quantization
 @pytest.mark.parametrize("precision, target", [("int8", "sm86"), ("fp8", "sm89")])
 def test_quantized_precision_without_calibration_fails_in_one_line(tmp_path, precision, target):
     result = build(tmp_path, "--precision", precision, target=target)

@@ -186,6 +186,11 @@ def every_layer_type_net():
     scores = net.add_shuffle(x, reshape_dims=(1, 36, 4), name="scores").output
     limit = net.add_constant((), np.array(2, np.int32), name="nms_limit").output  # a tensor: no scoped constants
     nms = net.add_nms(boxes, scores, limit, name="nms")
+    q = net.add_quantize(x, 0.05, DataType.INT8, name="quantize").output
+    dq = net.add_dequantize(q, 0.05, DataType.FLOAT, name="dequantize").output
+    rows = net.add_shuffle(dq, reshape_dims=(9, 16), name="rows").output
+    nvfp4 = net.add_dynamic_quantize(rows, 1, 16, DataType.FP4, DataType.FP8, name="nvfp4")
+    net.mark_output(nvfp4.get_output(1))
     for t in (e, g, sc, oh, seq, shape, filled, nz, nms.get_output(0), nms.get_output(1)):
         net.mark_output(t)
     return net

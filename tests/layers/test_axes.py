@@ -135,6 +135,7 @@ CONVENTIONS = {
     ("add_concatenation", "axis"): "index", ("add_gather", "axis"): "index", ("add_scatter", "axis"): "index",
     ("add_cumulative", "axis"): "index", ("add_one_hot", "axis"): "index",
     ("add_scale_nd", "channel_axis"): "index", ("add_batch_norm", "channel_axis"): "index",
+    ("add_quantize", "axis"): "index", ("add_dequantize", "axis"): "index", ("add_dynamic_quantize", "axis"): "index",
 }
 DOC_WORDS = {"bitmask": ("bitmask", "bit i = axis i", "tuple/list"), "indices": ("tuple or list", "indices"),
              "index": ("index",)}

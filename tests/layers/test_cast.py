@@ -10,6 +10,8 @@ from netdsl.graph.errors import NetworkDefinitionError
 from netdsl.reference import execute
 
 D = DataType
+# The types ICastLayer converts between; FP8, INT4 and FP4 are quantized types (add_quantize / add_dequantize).
+PLAIN = [d for d in D if d not in (D.FP8, D.INT4, D.FP4)]
 TORCH_TYPES = {D.FLOAT: torch.float32, D.HALF: torch.float16, D.BF16: torch.bfloat16, D.INT8: torch.int8,
                D.INT32: torch.int32, D.INT64: torch.int64, D.BOOL: torch.bool, D.UINT8: torch.uint8}
 
@@ -34,8 +36,8 @@ def in_range_values(dtype, n=64, seed=0):
     return rng.integers(0, 128, n).astype(dtype.to_numpy())
 
 
-@pytest.mark.parametrize("dst", list(D), ids=lambda d: d.name)
-@pytest.mark.parametrize("src", list(D), ids=lambda d: d.name)
+@pytest.mark.parametrize("dst", PLAIN, ids=lambda d: d.name)
+@pytest.mark.parametrize("src", PLAIN, ids=lambda d: d.name)
 def test_all_conversions_match_torch(src, dst):
     """All 64 pairs ("all conversions between supported data types are allowed")."""
     raw = in_range_values(src)
@@ -104,7 +106,7 @@ def test_identity_copies_every_dtype(dtype):
     np.testing.assert_array_equal(got["id"], got[x.name])
 
 
-@pytest.mark.parametrize("dtype", list(D), ids=lambda d: d.name)
+@pytest.mark.parametrize("dtype", PLAIN, ids=lambda d: d.name)
 def test_constant_of_every_dtype(dtype):
     values = in_range_values(dtype if not dtype.is_float else D.FLOAT, 6, seed=3).reshape(2, 3)
     net = Network("const")

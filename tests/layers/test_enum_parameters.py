@@ -48,6 +48,17 @@ def idx(net, shape, name="i"):
 #                         the layer attribute holding it, or get(net, layer) -> the value it took)
 E = enums
 TABLE = {
+    ("add_quantize", "to_type"): (DataType, DataType.FP8, lambda n, v: n.add_quantize(t(n), 0.5, v, name="L"),
+                                  "to_type"),
+    ("add_dequantize", "to_type"): (DataType, DataType.HALF,
+                                    lambda n, v: n.add_dequantize(t(n, dtype=DataType.INT8), 0.5, v, name="L"),
+                                    "to_type"),
+    ("add_dynamic_quantize", "to_type"): (DataType, DataType.FP4,
+                                          lambda n, v: n.add_dynamic_quantize(t(n, (2, 32)), 1, 16, v, "FP8",
+                                                                              name="L"), "to_type"),
+    ("add_dynamic_quantize", "scale_type"): (DataType, DataType.FP8,
+                                             lambda n, v: n.add_dynamic_quantize(t(n, (2, 32)), 1, 16, "FP4", v,
+                                                                                 name="L"), "scale_type"),
     ("add_activation", "type"): (E.ActivationType, E.ActivationType.LEAKY_RELU,
                                  lambda n, v: n.add_activation(t(n), v, 0.1, name="L"), "activation_type"),
     ("add_cast", "to_type"): (DataType, DataType.HALF, lambda n, v: n.add_cast(t(n), v, name="L"), "to_type"),

@@ -18,6 +18,23 @@ def bf16_bits(values: np.ndarray) -> np.ndarray:
     return rounded
 
 
+def low_precision_bytes(values, dtype: DataType) -> np.ndarray:
+    """FP8 / INT4 / FP4 weights as the bytes TensorRT reads (uint8).
+
+    FP8 (E4M3): one byte per element. INT4 and FP4: two elements per byte, the first in the 4
+    least significant bits, the second in the 4 most significant bits (TensorRT "Explicit
+    Quantization", quantized weights), in row-major order; an odd count leaves the last high
+    nibble zero. Values are converted with ``ml_dtypes`` (round to nearest even) first.
+    """
+    codes = np.ascontiguousarray(np.asarray(values).astype(dtype.to_numpy())).reshape(-1).view(np.uint8)
+    if dtype is DataType.FP8:
+        return codes.copy()
+    nibbles = codes & np.uint8(0x0F)
+    if nibbles.size % 2:
+        nibbles = np.concatenate([nibbles, np.zeros(1, np.uint8)])
+    return (nibbles[0::2] | (nibbles[1::2] << np.uint8(4))).astype(np.uint8)
+
+
 class LoweringContext:
     """What the lowering functions share while one netdsl Network becomes an INetworkDefinition.
 
@@ -166,6 +183,10 @@ class LoweringContext:
             bits = bf16_bits(array)
             self.arrays.append(bits)
             return self.trt.Weights(trt_dtype, bits.ctypes.data, bits.size)
+        if dtype in (DataType.FP8, DataType.INT4, DataType.FP4):
+            raw = low_precision_bytes(array, dtype)
+            self.arrays.append(raw)
+            return self.trt.Weights(trt_dtype, raw.ctypes.data, int(np.asarray(array).size))
         array = np.ascontiguousarray(array, dtype=dtype.to_numpy())
         self.arrays.append(array)
         return self.trt.Weights(array)
