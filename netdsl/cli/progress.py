@@ -73,6 +73,8 @@ class ItemProgress:
     def advance(self, n: int = 1) -> None:
         if self.bar is not None:
             self.bar.update(n)
+            if self.bar.n >= self.bar.total:
+                self.bar.refresh()  # tqdm throttles redraws: always show the finished count
 
     def echo(self, text: str, file) -> None:
         """Print ``text`` (one or more lines) to ``file``, clearing and redrawing the bar around it."""
