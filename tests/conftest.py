@@ -41,6 +41,34 @@ def yolov3_tiny_darknet_weights(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def rtx():
+    """The TensorRT-RTX module. Missing, the tests fail: real builds are the proof of the lowering."""
+    from netdsl.graph.errors import BackendUnavailableError
+    from netdsl.tensorrt import load_tensorrt
+    try:
+        return load_tensorrt("rtx")
+    except BackendUnavailableError as exc:
+        pytest.fail(f"TensorRT-RTX is required for these tests (pip install -e '.[rtx,test]'): {exc}")
+
+
+@pytest.fixture(scope="session")
+def rtx_build(rtx):
+    """``rtx_build(net, **build_engine_kwargs) -> bytes``: a real TensorRT-RTX engine (default target sm86,
+    ahead of time, no GPU needed), checked non-empty."""
+    from netdsl.tensorrt import build_engine
+
+    def _build(net, **kw):
+        kw.setdefault("targets", ("sm86",))
+        kw.setdefault("workspace_bytes", 1 << 28)
+        engine = build_engine(net, tensorrt=rtx, **kw)
+        if kw.get("report"):
+            return engine
+        assert isinstance(engine, bytes) and len(engine) > 1000
+        return engine
+    return _build
+
+
 def pytest_collection_modifyitems(config, items):
     """Mark every test that uses ``shared_data`` (``-m shared_data`` selects them, as .ci/run does)."""
     for item in items:

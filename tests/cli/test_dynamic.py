@@ -95,9 +95,3 @@ def test_two_profiles_in_one_yolov3_tiny_engine(rtx):
         {"images": ((1, 3, 320, 320), (1, 3, 416, 416), (4, 3, 608, 608))},
         {"images": ((1, 3, 640, 640), (1, 3, 800, 800), (1, 3, 1024, 1024))}])
     assert len(engine) > 1_000_000
-
-
-@pytest.fixture(scope="module")
-def rtx():
-    from netdsl.tensorrt import load_tensorrt
-    return load_tensorrt("rtx")

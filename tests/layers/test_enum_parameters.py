@@ -200,8 +200,3 @@ def test_tensorrt_enum_values_are_accepted(key, rtx):
     net = Network("enums")
     assert _resolved(net, call(net, getattr(trt_enum, member.name)), attr, None) is member
 
-
-@pytest.fixture(scope="module")
-def rtx():
-    from netdsl.tensorrt import load_tensorrt
-    return load_tensorrt("rtx")

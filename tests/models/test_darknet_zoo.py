@@ -261,16 +261,6 @@ def test_cli_bad_cfg_is_one_line(tmp_path, capsys):
 
 # -- TensorRT-RTX engines (ahead of time for sm86, no GPU needed) --------------------------------------------------
 
-@pytest.fixture(scope="module")
-def rtx():
-    from netdsl.graph.errors import BackendUnavailableError
-    from netdsl.tensorrt import load_tensorrt
-    try:
-        return load_tensorrt("rtx")
-    except BackendUnavailableError as exc:
-        pytest.fail(f"TensorRT-RTX is required for these tests (pip install -e '.[rtx,test]'): {exc}")
-
-
 @pytest.mark.parametrize("name", ZOO)
 def test_zoo_model_builds_rtx_engine(name, rtx, random_store):
     """Every zoo model with its weights (shipped, else random in darknet format) -> a real RTX engine for a
