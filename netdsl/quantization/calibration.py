@@ -16,7 +16,10 @@ scale = amax / 127, FP8: amax / 448):
   Migacz, "8-bit Inference with TensorRT" (GTC 2017): for every candidate threshold of ``i``
   bins, ``i`` from 128 to 2047, P = the first ``i`` bins with the outliers added to the last, Q =
   those bins merged into 128 levels and expanded back over the bins that were non-zero; the
-  threshold minimising KL(P || Q) wins, ``amax = (m + 0.5) * bin width``. Zero bins are smoothed
+  threshold minimising KL(P || Q) wins, ``amax = (m + 0.5) * bin width``. Before the search the
+  zero bin takes the next bin's count, as in NVIDIA's reference implementation (TensorRT's
+  pytorch-quantization, ``_compute_amax_entropy``): after a ReLU it holds every zeroed value, and
+  left as it is that spike drags the threshold far down. Zero bins are smoothed
   as MXNet's transcription of the talk does (``eps = 1e-4``) so the divergence stays finite.
 * ``mse``: the threshold (every 8th bin edge from bin 128 on) minimising the expected squared
   error of symmetric INT8 quantization (scale = t / 127, round half to even, clip) of the
@@ -303,7 +306,12 @@ def amax_entropy(hist: Histogram, start: int = ENTROPY_START, levels: int = QUAN
         return 0.0
     if len(hist.counts) <= start:
         raise CalibrationError(f"entropy calibration needs more than {start} bins, found {len(hist.counts)}")
-    divergence = entropy_divergences(hist.counts, start, levels)
+    counts = np.array(hist.counts, dtype=np.float64)
+    # The zero bin holds every value a ReLU zeroed: NVIDIA's reference implementation of this calibration
+    # (TensorRT's pytorch-quantization, calib/histogram.py ``_compute_amax_entropy``) replaces its count
+    # with the next bin's, so the spike at 0 does not pull the threshold down.
+    counts[0] = counts[1]
+    divergence = entropy_divergences(counts, start, levels)
     if not np.isfinite(divergence).any():
         return float(hist.amax)
     m = start + int(np.argmin(divergence))  # the first minimum on ties

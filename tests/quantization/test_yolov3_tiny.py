@@ -65,7 +65,7 @@ def test_int8_entropy_detections_agree_with_fp32(net, calibration, held_out, fp3
     worst, count = worst_iou(fp32_outputs, run_all(int8, held_out, progress=False))
     print("\n".join(report.lines()), f"worst IoU above 0.4: {worst:.3f} of {count}")
     assert count == 7
-    assert worst >= 0.85  # every fp32 detection above 0.4 found, same class (measured 0.886; 0.9 does not hold)
+    assert worst >= 0.9  # every fp32 detection above 0.4 found, same class, IoU >= 0.9 (measured 0.908)
     assert report.agreement.recall == 1.0 and report.agreement.f1 >= 0.9
 
 
