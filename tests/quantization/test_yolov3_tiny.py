@@ -75,13 +75,23 @@ def test_fp16_autocast_detections_agree_with_fp32(net, held_out, fp32_outputs):
     assert count == 7 and worst >= 0.99
 
 
-def test_int8_sm86_and_fp8_sm89_builds(calibration, build_engine_rtx):
+@pytest.mark.parametrize("precision, target", [("int8", "sm86"), ("fp8", "sm89")])
+def test_build_report_shows_every_convolution_quantized_with_its_leaky_relu_fused(calibration, build_engine_rtx,
+                                                                                 precision, target):
+    """TensorRT-RTX's own Layers listing (the build report): all 13 convolutions run in INT8 on sm86 / FP8 on
+    sm89, and each leaky ReLU runs in one kernel with its convolution (none as a kernel of its own)."""
     static = yolov3_tiny.build_network(batch=1, height=416, width=416)
     load_weights(static, WEIGHTS)
-    int8 = apply_precision(static, "int8", calibration=calibration, target="sm86")
-    assert sum(layer.type.name == "QUANTIZE" for layer in int8.layers) == 26  # 13 inputs + 13 kernels
-    build_engine_rtx(int8, targets=("sm86",))
-    build_engine_rtx(apply_precision(static, "fp8", calibration=calibration, target="sm89"), targets=("sm89",))
+    quantized = apply_precision(static, precision, calibration=calibration, target=target)
+    assert sum(layer.type.name == "QUANTIZE" for layer in quantized.layers) == 26  # 13 inputs + 13 kernels
+    _, report = build_engine_rtx(quantized, targets=(target,), report=True)
+    assert report["precision_summary"] == {"CONVOLUTION": {precision.upper(): 13}}
+    assert not report["warnings"]
+    leaky = [layer.name for layer in static.layers if layer.name.endswith(".leaky")]
+    assert len(leaky) == 11
+    for name in leaky:
+        conv = name.replace(".leaky", ".conv")
+        assert any(name in kernel["layers"] and conv in kernel["layers"] for kernel in report["kernels"]), name
 
 
 def test_sensitivity_sweep_names_the_costly_layers(net, calibration):
