@@ -546,13 +546,16 @@ def require(network, layer: str, predicate: Callable[..., bool], exprs: Sequence
     network.shape_constraints.append(ShapeConstraint(layer, description, exprs, predicate))
 
 
-def require_equal(network, layer: str, a, b, what: str) -> None:
-    """Require two dimensions to be equal (decided now when both are ints or the same expression)."""
+def require_equal(network, layer: str, a, b, what: str, error: Callable[[tuple], str] | None = None) -> None:
+    """Require two dimensions to be equal (decided now when both are ints or the same expression).
+
+    ``error(values)`` gives the message when two ints differ (default ``"<what>: a != b"``).
+    """
     a, b = normalize_dim(a), normalize_dim(b)
     if isinstance(a, Dim) and isinstance(b, Dim) and a == b:
         return
     require(network, layer, lambda x, y: x == y, (a, b), f"{what}: {a} == {b}",
-            error=lambda v: f"{what}: {v[0]} != {v[1]}")
+            error=error or (lambda v: f"{what}: {v[0]} != {v[1]}"))
 
 
 def require_at_least(network, layer: str, a, minimum: int, what: str) -> None:

@@ -123,14 +123,11 @@ def add_nms(self, boxes, scores, max_output_boxes_per_class, *, iou_threshold=No
     if scores.ndim != 3:
         fail(full, f"scores {scores.name!r} must be (batch, boxes, classes), found {format_shape(scores.shape)}")
     for axis, what in ((0, "batch"), (1, "box count")):
-        a, b = boxes.shape[axis], scores.shape[axis]
-        if is_static(a) and is_static(b):
-            if a != b:
-                fail(full, f"scores {scores.name!r} {format_shape(scores.shape)} must be (batch, boxes, classes) for "
-                           f"boxes {boxes.name!r} {format_shape(boxes.shape)}: {what} {b} != {a}")
-        else:
-            require_equal(self, full, a, b, f"the {what} (dim {axis}) of boxes {boxes.name!r} and scores "
-                                            f"{scores.name!r}")
+        require_equal(self, full, boxes.shape[axis], scores.shape[axis],
+                      f"the {what} (dim {axis}) of boxes {boxes.name!r} and scores {scores.name!r}",
+                      error=lambda v, what=what: f"scores {scores.name!r} {format_shape(scores.shape)} must be (batch, "
+                                                 f"boxes, classes) for boxes {boxes.name!r} "
+                                                 f"{format_shape(boxes.shape)}: {what} {v[1]} != {v[0]}")
     box_format = as_enum(full, BoundingBoxFormat, bounding_box_format, "bounding_box_format")
     if isinstance(topk_box_limit, bool) or not isinstance(topk_box_limit, (int, np.integer)) \
             or not 1 <= topk_box_limit <= MAX_TOPK_BOX_LIMIT:

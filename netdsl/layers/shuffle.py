@@ -90,14 +90,10 @@ def resolve_reshape_dims(net, layer: str, shape, reshape_dims, zero_is_placehold
                     f"the element count {total} to be a multiple of {known} (reshape to {format_shape(asked)})")
             inferred = total // known
         dims[minus[0]] = inferred
-    count = prod(dims)
-    if is_static(count) and is_static(total):
-        if count != total:
-            fail(layer, f"cannot reshape {format_shape(shape)} ({total} elements) to {format_shape(asked)} "
-                        f"({count} elements)")
-    else:
-        require_equal(net, layer, count, total, f"the element count of reshape_dims {format_shape(asked)} equal to "
-                                                f"the input's {format_shape(shape)}")
+    require_equal(net, layer, prod(dims), total, f"the element count of reshape_dims {format_shape(asked)} equal "
+                                                 f"to the input's {format_shape(shape)}",
+                  error=lambda v: f"cannot reshape {format_shape(shape)} ({v[1]} elements) to {format_shape(asked)} "
+                                  f"({v[0]} elements)")
     return tuple(dims)
 
 

@@ -250,13 +250,9 @@ class TensorRTModule:
                 (the message holds expected and found, and TensorRT's logged error).
             BackendUnavailableError: this version has no such attribute.
         """
-        option = "builder_optimization_level (--builder-optimization-level)"
-        self._need(config, "builder_optimization_level", option)
-        if not isinstance(level, int) or isinstance(level, bool) or level < 0:
-            raise EngineBuildError(f"{option}: expected an integer >= 0 (TensorRT's levels are 0-5), found {level!r}")
-        start = _mark(logger)
-        config.builder_optimization_level = level
-        return self._read_back(config, "builder_optimization_level", level, option, logger, start)
+        return self._set_count(config, "builder_optimization_level", level,
+                               "builder_optimization_level (--builder-optimization-level)", logger,
+                               " (TensorRT's levels are 0-5)")
 
     def set_max_aux_streams(self, config, streams: int, logger=None) -> int:
         """``IBuilderConfig.max_aux_streams`` (trtexec ``--maxAuxStreams``): auxiliary CUDA streams one engine may use.
@@ -273,13 +269,16 @@ class TensorRTModule:
             EngineBuildError: not an int >= 0, or TensorRT keeps another value.
             BackendUnavailableError: this version has no such attribute.
         """
-        option = "max_aux_streams (--max-aux-streams)"
-        self._need(config, "max_aux_streams", option)
-        if not isinstance(streams, int) or isinstance(streams, bool) or streams < 0:
-            raise EngineBuildError(f"{option}: expected an integer >= 0, found {streams!r}")
+        return self._set_count(config, "max_aux_streams", streams, "max_aux_streams (--max-aux-streams)", logger)
+
+    def _set_count(self, config, member: str, value, option: str, logger, hint: str = "") -> int:
+        """Set the integer ``IBuilderConfig.<member>`` (>= 0) and read it back (errors as the setters document)."""
+        self._need(config, member, option)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise EngineBuildError(f"{option}: expected an integer >= 0{hint}, found {value!r}")
         start = _mark(logger)
-        config.max_aux_streams = streams
-        return self._read_back(config, "max_aux_streams", streams, option, logger, start)
+        setattr(config, member, value)
+        return self._read_back(config, member, value, option, logger, start)
 
     def _read_back(self, config, member, wanted, option, logger, start):
         found = getattr(config, member)
