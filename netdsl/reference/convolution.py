@@ -1,8 +1,16 @@
 """Reference kernel for CONVOLUTION (TensorRT IConvolutionLayer): grouped N-d
-cross-correlation by im2col + one matrix product per (batch, group).
+cross-correlation.
 
 Semantics as ``netdsl.layers.convolution``; the layer stores the padding
 already resolved for its PaddingMode, so the kernel only zero-pads and slides.
+
+Algorithms: :func:`convolve` is the general kernel, im2col (in cache-sized
+chunks) and one matrix product per (image, group). A float32 2-D 3x3
+stride-1 undilated ungrouped layer with its kernel in weights may instead use
+Winograd F(2x2, 3x3) or F(4x4, 3x3) (:mod:`netdsl.reference.winograd`),
+chosen from the shapes alone by :func:`netdsl.reference.winograd.choose_tile`;
+both agree with :func:`convolve` within 1e-5 relative
+(tests/reference/test_winograd.py).
 
 Precision: kernel and bias are rounded to the input's dtype as the engine
 holds them (:func:`netdsl.reference.executor.layer_weight`); products
@@ -16,8 +24,11 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..graph.enums import LayerType
+from ..graph.dtypes import DataType
 from .executor import layer_weight
 from .registry import kernel
+from .threads import parallel, split
+from .winograd import choose_tile, convolve_winograd
 
 
 def windows(x, kernel_size, stride, dilation, pre, post, out_spatial, pad_value=0.0):
@@ -33,8 +44,15 @@ def windows(x, kernel_size, stride, dilation, pre, post, out_spatial, pad_value=
     return view[index]
 
 
-def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial):
-    """x (N, C, *S) float32, w (K, C/groups, *R) -> (N, K, *out_spatial) float32."""
+def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue=None):
+    """x (N, C, *S) float32, w (K, C/groups, *R) -> (N, K, *out_spatial) float32.
+
+    im2col in cache-sized chunks of output rows, one matrix product per chunk
+    (float32 accumulation), bias added to the chunk while it is in cache, then
+    ``epilogue(block)`` in place on it (any elementwise function). Chunks run
+    on :func:`netdsl.reference.threads.parallel`; when there are fewer chunks
+    than threads, blocks of output channels of each chunk do.
+    """
     n_batch, channels = x.shape[:2]
     k_out, cg = w.shape[:2]
     ksize = w.shape[2:]
@@ -47,25 +65,40 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial):
         order = (0, 1) + tuple(range(2 + n, 2 + 2 * n)) + tuple(range(2, 2 + n))
         view = view.transpose(order)  # (N, C, *R, *O)
     w2 = w.reshape(groups, kg, -1).astype(np.float32, copy=False)
+    bias = None if b is None else b.reshape(k_out, 1)
     rows = _rows_per_chunk(cg * math.prod(ksize), out_spatial) if not pointwise else out_spatial[0]
     plane = math.prod(out_spatial[1:])
-    for i in range(n_batch):
-        for g in range(groups):
-            if pointwise:
-                cols = x[i, g * cg:(g + 1) * cg].reshape(cg, -1)
-                np.matmul(w2[g], cols, out=out[i, g * kg:(g + 1) * kg])
-                continue
-            for r0 in range(0, out_spatial[0], rows):  # im2col in cache-sized chunks of output rows
-                r1 = min(out_spatial[0], r0 + rows)
-                cols = view[i, g * cg:(g + 1) * cg, ..., r0:r1, *(slice(None),) * (n - 1)]
-                np.matmul(w2[g], cols.reshape(cg * math.prod(ksize), -1),
-                          out=out[i, g * kg:(g + 1) * kg, r0 * plane:r1 * plane])
-    out = out.reshape((n_batch, k_out) + tuple(out_spatial))
-    if b is not None:
-        out += b.reshape((1, k_out) + (1,) * n)
-    return out
+    chunks = [(i, g, r0, min(out_spatial[0], r0 + rows)) for i in range(n_batch) for g in range(groups)
+              for r0 in range(0, out_spatial[0], rows)]
+
+    def columns(i, g, r0, r1):
+        if pointwise:
+            return x[i, g * cg:(g + 1) * cg].reshape(cg, -1)[:, r0 * plane:r1 * plane]
+        return view[i, g * cg:(g + 1) * cg, ..., r0:r1, *(slice(None),) * (n - 1)].reshape(
+            cg * math.prod(ksize), -1)
+
+    def product(i, g, r0, r1, cols, k0=0, k1=kg):
+        target = out[i, g * kg + k0:g * kg + k1, r0 * plane:r1 * plane]
+        np.matmul(w2[g, k0:k1], cols, out=target)
+        if bias is not None:
+            target += bias[g * kg + k0:g * kg + k1]
+        if epilogue is not None:
+            epilogue(target)
+
+    # The pieces depend on one image's shape only (never on the batch size or the thread count), so an
+    # image gives the same bits alone, in any batch and with any number of threads.
+    if len(chunks) // n_batch >= _PIECES or kg < 2 * _MIN_CHANNEL_BLOCK:
+        parallel(lambda chunk: product(*chunk, columns(*chunk)), chunks)
+    else:
+        blocks = split(kg, min(_PIECES, kg // _MIN_CHANNEL_BLOCK))
+        for chunk in chunks:
+            cols = np.ascontiguousarray(columns(*chunk))
+            parallel(lambda block: product(*chunk, cols, *block), blocks)
+    return out.reshape((n_batch, k_out) + tuple(out_spatial))
 
 
+_PIECES = 4               # an image is cut into at least this many pieces when its shape allows
+_MIN_CHANNEL_BLOCK = 8    # a piece of output channels has at least this many
 _CHUNK_BYTES = 1 << 20    # an im2col chunk of about 1 MiB stays in cache for the matrix product
 _CHUNK_ABOVE = 8 << 20    # below 8 MiB of im2col the whole matrix in one product is as fast
 _MIN_COLUMNS = 4096       # narrower products lose more to BLAS overhead than chunking saves (measured)
@@ -95,16 +128,36 @@ def layer_weights(layer):
     return layer_weight(layer, "kernel"), layer_weight(layer, "bias")
 
 
-@kernel(LayerType.CONVOLUTION)
-def convolution(layer, x, *kernel_input):
+def winograd_tile(layer, x_shape, out_spatial, w) -> int | None:
+    """The Winograd tile size this layer runs with at input shape ``x_shape`` (N, C, H, W), or None
+    for :func:`convolve`."""
+    if (len(x_shape) != 4 or w.shape[2:] != (3, 3) or tuple(layer.stride_nd) != (1, 1)
+            or tuple(layer.dilation_nd) != (1, 1) or layer.num_groups != 1
+            or layer.inputs[0].dtype is not DataType.FLOAT
+            or min(layer.pre_padding) < 0 or min(layer.post_padding) < 0):
+        return None
+    # chosen per image, never per batch: an image computes with the same algorithm in any batch, so a
+    # batch of N gives what N single runs give
+    return choose_tile(1, x_shape[1], w.shape[0], out_spatial)
+
+
+def convolution_nd(layer, x, *kernel_input, epilogue=None):
     """x (N..., C, *S) -> (N..., K, *O) float32; leading dims before C are batch dims. The kernel is
-    the layer's weights or, when the layer has a second input, that tensor (KCRS)."""
+    the layer's weights or, when the layer has a second input, that tensor (KCRS). ``epilogue(image)``,
+    if given, runs in place on every (K, *O) output image (the executor fuses an activation so)."""
     w, b = layer_weights(layer)
     if kernel_input:
         w = np.asarray(kernel_input[0], dtype=np.float32)
     n = len(layer.kernel_size_nd)
     x, lead = flatten_batch(x, n)
     out_spatial = layer.outputs[0].shape[-n:]
+    tile = None if kernel_input else winograd_tile(layer, x.shape, out_spatial, w)
+    if tile is not None:
+        return convolve_winograd(x, w, b, layer.pre_padding, out_spatial, tile, epilogue).reshape(
+            lead + (w.shape[0],) + tuple(out_spatial))
     out = convolve(x, w, b, layer.stride_nd, layer.dilation_nd, layer.pre_padding, layer.post_padding,
-                   layer.num_groups, out_spatial)
+                   layer.num_groups, out_spatial, epilogue)
     return out.reshape(lead + out.shape[1:])
+
+
+kernel(LayerType.CONVOLUTION)(convolution_nd)

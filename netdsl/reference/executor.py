@@ -1,7 +1,8 @@
 """The NumPy reference executor: runs any Network on CPU with TensorRT's layer semantics.
 
 Layers run in insertion order (a Network is topologically ordered by
-construction). Float16 and bfloat16 tensors are computed in float32 (some
+construction); an activation that only finishes a convolution runs inside the
+convolution's kernel (:mod:`netdsl.reference.fusion`, bit-identical results). Float16 and bfloat16 tensors are computed in float32 (some
 kernels use float64) and rounded to their DataType after every layer, as
 TensorRT layers with fp32 accumulation do. Intermediates are freed once
 their last consumer has run, unless requested as outputs.
@@ -22,6 +23,7 @@ from ..graph.dtypes import DataType
 from ..graph.errors import ExecutionError, WeightsError
 from ..graph.profiles import bind_input_shapes, check_binding, find_profile
 from ..graph.shapes import Dim, ShapeError, UnboundDimensionError, contains_dim, dim, evaluate_shape, evaluate_value
+from .fusion import plan as plan_fusions
 from .registry import lookup
 
 
@@ -210,13 +212,23 @@ def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | N
     for layer in network.layers:
         for t in layer.inputs:
             remaining[t] = remaining.get(t, 0) + 1
+    fused = plan_fusions(network, wanted)
+    skipped = set()
     for layer in network.layers:
+        if layer in skipped:
+            continue
         args = [_compute_form(values[t]) for t in layer.inputs]
         view = BoundLayer(layer, binding) if binding and _needs_binding(layer) else layer
-        result = lookup(layer)(view, *args)
+        produces = layer
+        if layer in fused:  # the activation after it runs in place inside its kernel
+            produces, fn = fused[layer]
+            skipped.add(produces)
+            result = lookup(layer)(view, *args, epilogue=fn)
+        else:
+            result = lookup(layer)(view, *args)
         if not isinstance(result, (list, tuple)):
             result = [result]
-        for tensor, value in zip(layer.outputs, result):
+        for tensor, value in zip(produces.outputs, result):
             value = np.asarray(value)
             expected = tensor.shape if tensor.is_static else _learn_shape(tensor, value.shape, binding)
             if value.shape != expected:

@@ -1,7 +1,7 @@
 """Reference kernel for POOLING (TensorRT IPoolingLayer).
 
 Semantics as ``netdsl.layers.pooling``: MAX pads with -inf (padding never
-wins); AVERAGE sums zero-padded windows and divides by the window's overlap
+wins); AVERAGE sums zero-padded windows (one spatial axis at a time) and divides by the window's overlap
 with the input (``average_count_excludes_padding``) or with the padded input
 (the declared padding, never the ROUND_UP overhang). The divisor is
 separable, so it is the outer product of per-dimension counts.
@@ -14,7 +14,6 @@ the input's dtype; the reference uses the float32 blend factor there.)
 from __future__ import annotations
 
 import functools
-import itertools
 
 import numpy as np
 
@@ -22,20 +21,30 @@ from ..graph.enums import LayerType
 from ..layers.padding import window_counts
 from .convolution import flatten_batch
 from .registry import kernel
+from .threads import parallel, split, thread_count
 
 
-def _reduce(xp, window, stride, out_spatial, op):
-    """Fold ``op`` over every window offset of padded NC* input xp."""
-    parts = (xp[(slice(None), slice(None)) + tuple(slice(o, o + (n - 1) * s + 1, s)
-                                                   for o, n, s in zip(offset, out_spatial, stride))]
-             for offset in itertools.product(*(range(k) for k in window)))
-    acc = next(parts)
-    second = next(parts, None)
-    if second is None:
-        return acc.copy()
-    acc = op(acc, second)  # a new array: the rest accumulates in place
-    for part in parts:
-        op(acc, part, out=acc)
+def _fold(x, axis, window, stride, size, op, out=None):
+    """Fold ``op`` over the ``window`` offsets of axis ``axis`` (stride ``stride``, ``size`` outputs)."""
+    def part(offset):
+        return x[(slice(None),) * axis + (slice(offset, offset + (size - 1) * stride + 1, stride),)]
+    if window == 1:
+        return part(0) if out is None else np.copyto(out, part(0)) or out
+    acc = op(part(0), part(1), out=out)
+    for offset in range(2, window):
+        op(acc, part(offset), out=acc)
+    return acc
+
+
+def _reduce(xp, window, stride, out_spatial, op, out=None):
+    """Fold ``op`` over every window of padded NC* input xp, one spatial axis at a time (outermost
+    first): max and sum are separable, and each pass reads contiguous rows."""
+    n = len(window)
+    acc = xp
+    for d in range(n):
+        acc = _fold(acc, 2 + d, window[d], stride[d], out_spatial[d], op, out if d == n - 1 else None)
+    if acc is xp:
+        acc = xp.copy() if out is None else np.copyto(out, xp) or out
     return acc
 
 
@@ -75,12 +84,24 @@ def pooling(layer, x):
     out_spatial = layer.outputs[0].shape[-n:]
     pads = [(0, 0), (0, 0)] + list(zip(layer.pre_padding, layer.post_padding))
     window, stride = layer.window_size_nd, layer.stride_nd
-    result = None
-    if kind in ("MAX", "MAX_AVERAGE_BLEND"):
-        xp = _pad(x, pads, -np.inf)
-        result = _reduce(xp, window, stride, out_spatial, np.maximum)
-    if kind in ("AVERAGE", "MAX_AVERAGE_BLEND"):
-        average = _reduce(_pad(x, pads, 0), window, stride, out_spatial, np.add) / _divisor(layer, x.shape[2:],
-                                                                                             out_spatial)
-        result = average if result is None else (1 - layer.blend_factor) * result + layer.blend_factor * average
+    divisor = _divisor(layer, x.shape[2:], out_spatial) if kind != "MAX" else None
+    result = np.empty(x.shape[:2] + tuple(out_spatial), np.float32)
+    planes = result.reshape((-1,) + tuple(out_spatial))
+    source = x.reshape((-1, 1) + x.shape[2:])
+
+    def pool(block):  # a block of (image, channel) planes
+        p0, p1 = block
+        part = source[p0:p1]
+        target = planes[p0:p1].reshape((p1 - p0, 1) + tuple(out_spatial))
+        if kind == "MAX":
+            _reduce(_pad(part, pads, -np.inf), window, stride, out_spatial, np.maximum, out=target)
+            return
+        average = _reduce(_pad(part, pads, 0), window, stride, out_spatial, np.add) / divisor
+        if kind == "AVERAGE":
+            target[...] = average
+            return
+        maximum = _reduce(_pad(part, pads, -np.inf), window, stride, out_spatial, np.maximum)
+        target[...] = (1 - layer.blend_factor) * maximum + layer.blend_factor * average
+
+    parallel(pool, split(planes.shape[0], thread_count()))
     return result.reshape(lead + result.shape[1:])

@@ -1,0 +1,120 @@
+"""Work split over the CPU's cores for the reference kernels.
+
+The heavy kernels (convolution, pooling) cut their work into independent
+pieces (column chunks of the im2col matrix, blocks of output channels) and
+run them on a pool of threads: NumPy releases the GIL in its copies, ufuncs
+and matrix products, so the memory-bound parts (im2col, Winograd transforms,
+bias and activation) run on every core, not only the BLAS calls. While the
+pieces run, the BLAS library is held to one thread per call (via
+``threadpoolctl``) so the cores are not oversubscribed, and restored after.
+
+Every piece computes the same elements with the same arithmetic whatever the
+number of threads, so results are bit-for-bit identical for any thread count
+(tests/reference/test_threads.py).
+
+Threads: the ``NETDSL_NUM_THREADS`` environment variable, else the number of
+CPUs this process may run on.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+_lock = threading.Lock()
+_state = threading.local()
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_blas = None          # [(controller, its thread count before any parallel region)]
+_active = 0           # parallel regions running now, in any thread
+
+
+def thread_count() -> int:
+    """Threads the kernels use: ``NETDSL_NUM_THREADS`` if set (>= 1), else the usable CPUs."""
+    value = os.environ.get("NETDSL_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _executor(count: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < count - 1:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=count - 1, thread_name_prefix="netdsl-reference")
+            _pool_size = count - 1
+        return _pool
+
+
+def _enter() -> None:
+    """First region in: hold BLAS to one thread per call (found once via threadpoolctl)."""
+    global _blas, _active
+    with _lock:
+        if _blas is None:
+            from threadpoolctl import ThreadpoolController
+            _blas = [(c, c.num_threads) for c in ThreadpoolController().select(user_api="blas").lib_controllers]
+        if _active == 0:
+            for controller, _ in _blas:
+                controller.set_num_threads(1)
+        _active += 1
+
+
+def _leave() -> None:
+    """Last region out: give BLAS its thread count back."""
+    global _active
+    with _lock:
+        _active -= 1
+        if _active == 0:
+            for controller, count in _blas:
+                controller.set_num_threads(count)
+
+
+def split(total: int, parts: int) -> list[tuple[int, int]]:
+    """``range(total)`` cut into at most ``parts`` contiguous (start, stop) pieces of near-equal size."""
+    parts = max(1, min(parts, total))
+    bounds = [total * i // parts for i in range(parts + 1)]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def parallel(fn, pieces) -> None:
+    """Run ``fn(piece)`` for every piece, spread over :func:`thread_count` threads (the caller's thread
+    takes a share). Pieces must write disjoint outputs. Nested calls run inline. The first exception
+    raised by a piece is re-raised after all pieces have finished."""
+    pieces = list(pieces)
+    count = min(thread_count(), len(pieces))
+    if count <= 1 or getattr(_state, "inside", False):
+        for piece in pieces:
+            fn(piece)
+        return
+    shares = [pieces[a:b] for a, b in split(len(pieces), count)]
+
+    def run(share):
+        _state.inside = True
+        try:
+            for piece in share:
+                fn(piece)
+        finally:
+            _state.inside = False
+
+    _enter()
+    try:
+        futures = [_executor(count).submit(run, share) for share in shares[1:]]
+        error = None
+        try:
+            run(shares[0])
+        except BaseException as exc:  # noqa: BLE001 - re-raised below once the other threads are done
+            error = exc
+        for future in futures:
+            try:
+                future.result()
+            except BaseException as exc:  # noqa: BLE001
+                error = error or exc
+        if error is not None:
+            raise error
+    finally:
+        _leave()

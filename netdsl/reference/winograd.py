@@ -1,0 +1,171 @@
+"""Winograd minimal filtering F(m x m, 3 x 3) for 3x3, stride-1, undilated, ungrouped convolutions.
+
+Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks" (CVPR 2016):
+each m x m output tile is ``A^T [ (G g G^T) * (B^T d B) ] A`` for the
+(m+2) x (m+2) input tile d and the 3 x 3 filter g, so the (m+2)^2 element-wise
+products, summed over input channels, become (m+2)^2 GEMMs of shape
+(K, C) x (C, tiles): F(4x4, 3x3) does 36 multiplications where direct
+convolution does 144, F(2x2, 3x3) 16 where it does 36.
+
+The transforms are Cook-Toom matrices for the interpolation points 0, +-1
+and infinity (m = 2, Lavin's) and 0, +-1, 2, -1/2 and infinity (m = 4): that
+choice, from Barabasz et al., "Error analysis and improving the accuracy of
+Winograd convolution for deep neural networks" (ACM TOMS 2020), has a third of
+the float32 error of Lavin's 0, +-1, +-2 (measured here: 5e-6 against 1.5e-5
+of the output's largest magnitude, 384 channels). All entries of B^T and A^T
+are exact in float32. tests/reference/test_winograd.py checks that each
+triple computes the 1-D correlation exactly in float64, and every fast path
+against the direct kernel within 1e-5 relative. Filter transforms are computed in
+float64 once per weight array and cached for as long as it lives.
+"""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .threads import parallel, split
+
+_BT = {
+    2: np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
+    4: np.array([[1, 3 / 2, -2, -3 / 2, 1, 0], [0, -1, -5 / 2, -1 / 2, 1, 0], [0, 1, 1 / 2, -5 / 2, 1, 0],
+                 [0, -1 / 2, -1, 1 / 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 1, 3 / 2, -2, -3 / 2, 1]], np.float64),
+}
+_G = {
+    2: np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]], np.float64),
+    4: np.array([[1, 0, 0], [-1 / 3, -1 / 3, -1 / 3], [1 / 3, -1 / 3, 1 / 3], [1 / 15, 2 / 15, 4 / 15],
+                 [-16 / 15, 8 / 15, -4 / 15], [0, 0, 1]], np.float64),
+}
+_AT = {
+    2: np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64),
+    4: np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -1 / 2, 0], [0, 1, 1, 4, 1 / 4, 0],
+                 [0, 1, -1, 8, -1 / 8, 1]], np.float64),
+}
+TILE_SIZES = tuple(sorted(_BT))
+
+_filters: dict = {}
+
+
+def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
+    """U (a*a, K, C) float32 for a KC33 kernel, ordered (column point, row point), a = m + 2.
+
+    Cached per (array, m) while the array lives (weights bound to a network
+    are not modified in place; rebinding gives a new array).
+    """
+    key = (id(w), m)
+    hit = _filters.get(key)
+    if hit is not None and hit[0]() is w:
+        return hit[1]
+    g = _G[m]
+    u = np.einsum("ar,bs,kcrs->bakc", g, g, w.astype(np.float64), optimize=True)
+    a = m + 2
+    u = np.ascontiguousarray(u.reshape(a * a, *w.shape[:2]), dtype=np.float32)
+    try:
+        ref = weakref.ref(w, lambda _, key=key: _filters.pop(key, None))
+    except TypeError:  # not weak-referenceable: do not cache
+        return u
+    _filters[key] = (ref, u)
+    return u
+
+
+# Estimated time of each algorithm, in units of one multiply-add of the direct (im2col GEMM) kernel:
+# least-squares fit to per-layer timings of both kernels (3x3 layers of 3-1024 channels, maps 13-416,
+# batch 1 and 4) on the 2-core AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is measured on.
+# Terms: multiply-adds; floats of transformed filters read; floats through the input and output
+# transforms; floats of output written. The choice depends only on the shapes, never on timings
+# taken at run time, so a network always computes with the same algorithms (bit-for-bit repeatable).
+_DIRECT_COST = (1.0, 43.0)              # multiply-adds, im2col + output floats
+_WINOGRAD_COST = (1.08, 27.0, 100.0, 188.0)
+
+
+def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | None:
+    """The Winograd tile size m (2 or 4) estimated fastest for a 3x3 stride-1 ungrouped convolution
+    of ``channels`` -> ``kernels`` on ``batch`` images with output (OH, OW), or None when direct
+    convolution is estimated faster."""
+    oh, ow = out_spatial
+    pixels = batch * oh * ow
+    best, best_cost = None, _DIRECT_COST[0] * 9 * kernels * channels * pixels \
+        + _DIRECT_COST[1] * (9 * channels + kernels) * pixels
+    for m in TILE_SIZES:
+        a2 = (m + 2) ** 2
+        tiles = batch * -(-oh // m) * -(-ow // m)
+        mul, filt, transform, out = _WINOGRAD_COST
+        cost = (mul * a2 * tiles * kernels * channels + filt * a2 * kernels * channels
+                + transform * a2 * tiles * (channels + kernels) + out * kernels * pixels)
+        if cost < best_cost:
+            best, best_cost = m, cost
+    return best
+
+
+_BLOCK_BYTES = 256 << 10   # a thread's working set per piece: input tiles of a channel block, products
+                           # of an output-channel block
+
+
+_PIECES = 4   # at least this many pieces per phase, whatever the thread count (see convolve_winograd)
+
+
+def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
+    """x (N, C, H, W) float32, w (K, C, 3, 3) -> (N, K, OH, OW) float32, stride 1, no dilation.
+
+    ``pre`` is the (top, left) zero padding; rows and columns past the input
+    (bottom/right padding, tile overhang) read zeros. ``epilogue(block)``
+    runs in place on each block of output channels after the bias.
+
+    Per image, two parallel phases (:func:`netdsl.reference.threads.parallel`):
+    input tiles transformed per block of input channels, then per block of
+    output channels the (m+2)^2 matrix products, the output transform, bias
+    and epilogue, while the block is in cache. The blocks depend on the
+    image's shape only, never on the batch size or the thread count: BLAS may
+    round differently for other matrix shapes, and an image must give the
+    same result alone, in any batch and on any machine's core count.
+    """
+    n, c, h, wd = x.shape
+    k = w.shape[0]
+    oh, ow = out_spatial
+    a = m + 2
+    th, tw = -(-oh // m), -(-ow // m)
+    hp, wp = th * m + 2, tw * m + 2
+    tiles = th * tw
+    bt = _BT[m].astype(np.float32)
+    at = _AT[m].astype(np.float32)
+    u = filter_transform(w, m)
+    v = np.empty((a, a, c, tiles), np.float32)  # (column point, row point, channel, tile)
+    v2 = v.reshape(a * a, c, tiles)
+    rows_in, cols_in = min(h, hp - pre[0]), min(wd, wp - pre[1])
+    out = np.empty((n, k, oh, ow), np.float32)
+    image = None
+
+    def transform_input(block):
+        c0, c1 = block
+        xp = np.zeros((c1 - c0, hp, wp), np.float32)
+        xp[:, pre[0]:pre[0] + rows_in, pre[1]:pre[1] + cols_in] = x[image, c0:c1, :rows_in, :cols_in]
+        s = xp.strides
+        # rows: D[a', c, tile row, col] = sum_u BT[a', u] xp[c, tile_row*m + u, col]
+        rows = as_strided(xp, shape=(a, c1 - c0, th, wp), strides=(s[1], s[0], m * s[1], s[2]))
+        d = np.matmul(bt, np.ascontiguousarray(rows).reshape(a, -1)).reshape(a, c1 - c0, th, wp)
+        s = d.strides
+        # columns: V[b', a', c, (tile row, tile col)] = sum_v BT[b', v] D[a', c, tile row, tile_col*m + v]
+        cols = as_strided(d, shape=(a, a, c1 - c0, th, tw), strides=(s[3], s[0], s[1], s[2], m * s[3]))
+        v[:, :, c0:c1] = np.matmul(bt, np.ascontiguousarray(cols).reshape(a, -1)).reshape(a, a, c1 - c0, tiles)
+
+    def transform_output(block):
+        k0, k1 = block
+        kb = k1 - k0
+        prod = np.matmul(u[:, k0:k1], v2)  # (a*a, kb, tiles): one GEMM per transformed point
+        # Y[j, i, k, t] = sum_{b', a'} AT[j, b'] AT[i, a'] prod[(b', a'), k, t]
+        z = np.matmul(at, prod.reshape(a, -1)).reshape(m, a, kb * tiles)
+        y = np.matmul(at, z).reshape(m, m, kb, th, tw).transpose(2, 3, 1, 4, 0)
+        target = out[image, k0:k1]
+        np.copyto(target, y.reshape(kb, th * m, tw * m)[:, :oh, :ow])
+        if b is not None:
+            target += b[k0:k1].reshape(-1, 1, 1)
+        if epilogue is not None:
+            epilogue(target)
+
+    inputs = split(c, max(_PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))
+    outputs = split(k, max(_PIECES, min(k // 8, -(-k * a * a * tiles * 4 * 2 // _BLOCK_BYTES))))
+    for image in range(n):
+        parallel(transform_input, inputs)
+        parallel(transform_output, outputs)
+    return out

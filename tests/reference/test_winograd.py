@@ -1,0 +1,148 @@
+"""Winograd F(2x2, 3x3) and F(4x4, 3x3) (netdsl.reference.winograd) against exact arithmetic, the direct
+convolution kernel and torch: the fast path must agree with the straightforward kernel within 1e-5 relative
+(to the output's largest magnitude) in float32, on odd shapes and paddings."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netdsl.graph.dtypes import DataType
+from netdsl.graph.network import Network
+from netdsl.reference import execute
+from netdsl.reference import winograd
+from netdsl.reference.convolution import convolve, winograd_tile
+from netdsl.reference.winograd import TILE_SIZES, choose_tile, convolve_winograd
+
+RTOL = 1e-5
+
+
+def relative_error(got, expected):
+    return float(np.abs(got.astype(np.float64) - expected).max() / np.abs(expected).max())
+
+
+def direct(x, w, b, pre, post):
+    out = tuple(x.shape[2 + i] + pre[i] + post[i] - 2 for i in range(2))
+    return convolve(x, w, b, (1, 1), (1, 1), pre, post, 1, out), out
+
+
+@pytest.mark.parametrize("m", TILE_SIZES)
+def test_transforms_compute_correlation_exactly(m):
+    """A^T [(G g) * (B^T d)] is the 1-D correlation of d with g, for every unit d and g (float64)."""
+    at, g, bt = winograd._AT[m], winograd._G[m], winograd._BT[m]
+    for i in range(m + 2):
+        for k in range(3):
+            d = np.eye(m + 2)[i]
+            f = np.eye(3)[k]
+            expected = np.array([sum(f[r] * d[j + r] for r in range(3)) for j in range(m)])
+            np.testing.assert_allclose(at @ ((g @ f) * (bt @ d)), expected, atol=1e-14)
+
+
+def test_input_and_output_transforms_are_exact_in_float32():
+    for m in TILE_SIZES:
+        for matrix in (winograd._BT[m], winograd._AT[m]):
+            assert np.array_equal(matrix.astype(np.float32).astype(np.float64), matrix)
+
+
+@pytest.mark.parametrize("m", TILE_SIZES)
+@pytest.mark.parametrize("n, c, h, w, k, pre, post", [
+    (1, 1, 1, 1, 1, (1, 1), (1, 1)),       # one pixel: every tap but the centre reads padding
+    (1, 3, 5, 7, 4, (1, 1), (1, 1)),       # map not a multiple of the tile
+    (2, 5, 13, 13, 6, (1, 1), (1, 1)),     # YOLO's 13x13 at batch 2
+    (3, 2, 9, 6, 3, (0, 0), (0, 0)),       # no padding: output smaller than input
+    (1, 4, 8, 11, 5, (2, 0), (0, 3)),      # asymmetric padding
+    (1, 17, 4, 3, 33, (1, 2), (2, 1)),
+])
+def test_matches_direct_convolution(m, n, c, h, w, k, pre, post):
+    rng = np.random.default_rng(n * 100 + c)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    kernel = rng.standard_normal((k, c, 3, 3), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    expected, out = direct(x, kernel, bias, pre, post)
+    got = convolve_winograd(x, kernel, bias, pre, out, m)
+    assert got.shape == expected.shape
+    assert relative_error(got, expected) < RTOL
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.sampled_from(TILE_SIZES), n=st.integers(1, 2), c=st.integers(1, 12), k=st.integers(1, 12),
+       h=st.integers(1, 14), w=st.integers(1, 14), pre=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       post=st.tuples(st.integers(0, 2), st.integers(0, 2)), seed=st.integers(0, 2**32 - 1))
+def test_random_shapes_match_direct_convolution(m, n, c, k, h, w, pre, post, seed):
+    if h + pre[0] + post[0] < 3 or w + pre[1] + post[1] < 3:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    kernel = rng.standard_normal((k, c, 3, 3), dtype=np.float32)
+    expected, out = direct(x, kernel, None, pre, post)
+    assert relative_error(convolve_winograd(x, kernel, None, pre, out, m), expected) < RTOL
+
+
+@pytest.mark.parametrize("m", TILE_SIZES)
+def test_wide_layer_error_against_float64_is_that_of_direct_convolution_order(m):
+    """512 channels (YOLO's deep layers): both algorithms within 1e-5 of the float64 result."""
+    rng = np.random.default_rng(7)
+    x = np.abs(rng.standard_normal((1, 512, 13, 13), dtype=np.float32))  # post-activation: positive
+    kernel = (rng.standard_normal((16, 512, 3, 3)) * 0.02).astype(np.float32)
+    truth = F.conv2d(torch.from_numpy(x).double(), torch.from_numpy(kernel).double(), padding=1).numpy()
+    got = convolve_winograd(x, kernel, None, (1, 1), (13, 13), m)
+    assert relative_error(got, truth) < RTOL
+    assert relative_error(direct(x, kernel, None, (1, 1), (1, 1))[0], truth) < RTOL
+
+
+def test_choose_tile_uses_direct_for_few_channels_and_winograd_for_wide_layers():
+    assert choose_tile(1, 3, 16, (416, 416)) is None   # the first layer of a detector: im2col is cheaper
+    assert choose_tile(1, 256, 256, (52, 52)) == 4
+    assert choose_tile(1, 512, 1024, (13, 13)) in TILE_SIZES
+
+
+def conv_network(c, k, hw, dtype=DataType.FLOAT, groups=1, stride=1):
+    rng = np.random.default_rng(3)
+    net = Network("wide")
+    x = net.add_input("x", DataType.FLOAT, (1, c, hw, hw))
+    if dtype is not DataType.FLOAT:
+        x = net.add_cast(x, dtype).output
+    conv = net.add_convolution_nd(x, k, (3, 3), rng.standard_normal((k, c // groups, 3, 3)).astype(np.float32) * 0.05,
+                                  rng.standard_normal(k).astype(np.float32), padding_nd=(1, 1), num_groups=groups,
+                                  stride_nd=stride, name="conv")
+    net.mark_output(conv.output)
+    return net, conv, rng.standard_normal((1, c, hw, hw)).astype(np.float32)
+
+
+def test_network_layer_runs_winograd_and_matches_torch():
+    net, conv, x = conv_network(128, 64, 26)
+    assert winograd_tile(conv, x.shape, (26, 26), conv.weights["kernel"].value) in TILE_SIZES
+    got = execute(net, {"x": x})[conv.output.name]
+    w, b = (torch.from_numpy(conv.weights[r].value).double() for r in ("kernel", "bias"))
+    expected = F.conv2d(torch.from_numpy(x).double(), w, b, padding=1).numpy()
+    assert relative_error(got, expected) < RTOL
+
+
+@pytest.mark.parametrize("kwargs", [dict(dtype=DataType.HALF), dict(groups=2), dict(stride=2)])
+def test_layers_outside_its_domain_use_direct_convolution(kwargs):
+    net, conv, x = conv_network(128, 64, 26, **kwargs)
+    assert winograd_tile(conv, x.shape, conv.output.shape[-2:], conv.weights["kernel"].value) is None
+
+
+def test_filter_transform_is_cached_per_array_and_released_with_it():
+    kernel = np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32)
+    first = winograd.filter_transform(kernel, 4)
+    assert winograd.filter_transform(kernel, 4) is first
+    assert winograd.filter_transform(kernel.copy(), 4) is not first
+    key = (id(kernel), 4)
+    del kernel
+    assert key not in winograd._filters
+
+
+@pytest.mark.parametrize("m", TILE_SIZES)
+def test_an_image_gives_the_same_bits_alone_in_a_batch_and_on_any_thread_count(monkeypatch, m):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 64, 26, 19), dtype=np.float32)
+    kernel = rng.standard_normal((48, 64, 3, 3), dtype=np.float32)
+    monkeypatch.setenv("NETDSL_NUM_THREADS", "2")
+    batch = convolve_winograd(x, kernel, None, (1, 1), (26, 19), m)
+    for count in ("1", "3"):
+        monkeypatch.setenv("NETDSL_NUM_THREADS", count)
+        for i in range(3):
+            assert np.array_equal(convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (26, 19), m)[0], batch[i])
