@@ -160,7 +160,7 @@ def report(r, verbose=True):
     print(f"convolutions: {len(r['layers'])} layers, {r['gflop']:.2f} GFLOP in {r['conv_s'] * 1e3:.1f} ms = "
           f"{r['conv_gflops']:.1f} GFLOP/s; np.matmul on the same GEMMs {r['matmul_s'] * 1e3:.1f} ms = "
           f"{r['matmul_gflops']:.1f} GFLOP/s")
-    print(f"conv / matmul throughput {r['ratio']:.2f} (target >= {TARGET:.2f}: "
+    print(f"conv / matmul throughput {r['ratio']:.3f} (target >= {TARGET:.2f}: "
           f"{'met' if r['ratio'] >= TARGET else 'NOT met'})")
     print(f"time per layer type (sum of per-layer medians), forward pass {r['wall_s'] * 1e3:.1f} ms (median):")
     for kind, seconds in sorted(r["by_type_s"].items(), key=lambda kv: -kv[1]):
