@@ -66,7 +66,7 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
         view = view.transpose(order)  # (N, C, *R, *O)
     w2 = w.reshape(groups, kg, -1).astype(np.float32, copy=False)
     bias = None if b is None else b.reshape(k_out, 1)
-    rows = _rows_per_chunk(cg * math.prod(ksize), out_spatial) if not pointwise else out_spatial[0]
+    rows = _rows_per_chunk(cg * math.prod(ksize), out_spatial)
     plane = math.prod(out_spatial[1:])
     chunks = [(i, g, r0, min(out_spatial[0], r0 + rows)) for i in range(n_batch) for g in range(groups)
               for r0 in range(0, out_spatial[0], rows)]
@@ -102,14 +102,21 @@ _MIN_CHANNEL_BLOCK = 8    # a piece of output channels has at least this many
 _CHUNK_BYTES = 1 << 20    # an im2col chunk of about 1 MiB stays in cache for the matrix product
 _CHUNK_ABOVE = 8 << 20    # below 8 MiB of im2col the whole matrix in one product is as fast
 _MIN_COLUMNS = 4096       # narrower products lose more to BLAS overhead than chunking saves (measured)
+_PIECE_COLUMNS = 1024     # a thread's chunk of a wide map keeps at least this many columns
 
 
 def _rows_per_chunk(patch, out_spatial):
-    """Output rows (first spatial dim) per im2col chunk for a (patch, prod(out_spatial)) matrix."""
-    plane = math.prod(out_spatial[1:])
-    if patch * plane * out_spatial[0] * 4 <= _CHUNK_ABOVE or plane * out_spatial[0] < 2 * _MIN_COLUMNS:
-        return out_spatial[0]
-    return max(1, _CHUNK_BYTES // (patch * plane * 4), -(-_MIN_COLUMNS // plane))
+    """Output rows (first spatial dim) per im2col chunk for a (patch, prod(out_spatial)) matrix: chunks
+    of about 1 MiB for cache, and at least ``_PIECES`` chunks (one per thread) when the map is wide
+    enough that each keeps ``_PIECE_COLUMNS`` columns (else threads share output channels instead)."""
+    plane, rows_total = math.prod(out_spatial[1:]), out_spatial[0]
+    if patch * plane * rows_total * 4 <= _CHUNK_ABOVE or plane * rows_total < 2 * _MIN_COLUMNS:
+        rows = rows_total
+    else:
+        rows = max(1, _CHUNK_BYTES // (patch * plane * 4), -(-_MIN_COLUMNS // plane))
+    if plane * rows_total >= _PIECES * _PIECE_COLUMNS:
+        rows = min(rows, -(-rows_total // _PIECES))
+    return rows
 
 
 def flatten_batch(x, n_spatial):
