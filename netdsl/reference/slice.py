@@ -43,6 +43,14 @@ def source_indices(start: int, size: int, stride: int, extent: int, mode: str):
     return x, inside
 
 
+def _basic_slice(start: int, size: int, stride: int) -> slice:
+    """The Python slice reading ``size`` elements from ``start`` by ``stride`` (non-zero, in bounds)."""
+    if size == 0:
+        return slice(0, 0)
+    stop = start + (size - 1) * stride + (1 if stride > 0 else -1)
+    return slice(start, stop if stop >= 0 else None, stride)
+
+
 @kernel(LayerType.SLICE)
 def slice_(layer, x, *tensors):
     """``x`` of the input's shape -> array of the slice's shape, same dtype.
@@ -64,6 +72,10 @@ def slice_(layer, x, *tensors):
                                      f"outside [0, {d}) of the input (STRICT_BOUNDS)")
     if any(d == 0 and n for d, n in zip(x.shape, shape)):  # FILL reading an empty dim
         return np.full(shape, layer.fill_value, dtype=x.dtype)
+    if all(st != 0 for st in stride) and all(0 <= b < d and 0 <= b + (n - 1) * st < d for b, n, st, d
+                                             in zip(start, shape, stride, x.shape) if n):
+        # every read in bounds (so the mode does not matter): a strided view, copied
+        return np.array(x[tuple(_basic_slice(b, n, st) for b, n, st in zip(start, shape, stride))], copy=True)
     out = x
     inside_all = np.ones(shape, bool)
     for axis, (b, n, s) in enumerate(zip(start, shape, stride)):
