@@ -152,8 +152,9 @@ def test_load_weights_reads_only_declared_weights_whose_header_fits(tmp_path, mo
         f.create_dataset("conv0/conv/kernel", data=np.zeros((2048, 2048), np.float32), compression="gzip")
         f["extra/w"] = np.ones(3, np.float32)
     read = []
-    real = h5read._Reader.read
-    monkeypatch.setattr(h5read._Reader, "read", lambda self, info: read.append(info.name) or real(self, info))
+    real = h5read._Reader.read_into
+    monkeypatch.setattr(h5read._Reader, "read_into",
+                        lambda self, info, array: read.append(info.name) or real(self, info, array))
     with pytest.raises(WeightsError) as info:
         load_weights(tiny_network(), path)
     assert "mismatched: conv0.conv.kernel: expected shape (2, 3, 2, 2), found (2048, 2048)" in str(info.value)
