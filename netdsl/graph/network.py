@@ -572,6 +572,25 @@ class Network:
             self._weights[name].value = array
         self.weights_source = source
 
+    def release_weights(self) -> None:
+        """Unbind every weight, constants given with the declarations included, and forget derived values.
+
+        For one-shot callers that are done with the values once TensorRT
+        holds the arrays it builds from (``netdsl.tensorrt.build_engine(...,
+        release_weights=True)``): the arrays only the network referenced —
+        e.g. kernels and batch-norm parameters whose folded copies TensorRT
+        got instead — are freed. The network is then as declared, before
+        any binding: bind every weight again (``bind_weights``) before
+        building or running it again.
+        """
+        for weights in self._weights.values():
+            weights.value = None
+        for layer in self.layers:
+            for weights in layer.weights.values():
+                if isinstance(weights, DerivedWeights):
+                    weights._cache = None
+        self.weights_source = None
+
     # -- layers -----------------------------------------------------------------
     def _check_own(self, tensor, where: str) -> None:
         if not isinstance(tensor, Tensor):

@@ -6,6 +6,7 @@ TensorRT-RTX guide, "Ahead-of-time compilation" (compute capability targets).
 """
 from __future__ import annotations
 
+import inspect
 import os
 import warnings
 
@@ -114,11 +115,10 @@ def _check_dtypes_for_targets(tm, network, targets) -> None:
         tm.check_targets_support(targets, [dtype], option=f"network {network.name!r} (tensor {tensor!r} is {dtype})")
 
 
-@gc_paused()
 def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefer: str | None = None,
                  tensorrt=None, progress=None, profiles=None, builder_optimization_level: int | None = None,
                  max_aux_streams: int | None = None, memory_pools: dict | None = None, timing_cache=None,
-                 verbose=None, report: bool = False):
+                 verbose=None, report: bool = False, release_weights: bool = False):
     """Build a serialized TensorRT engine (a plan) for ``network``.
 
     Ctrl-C during the build cancels it (through TensorRT's
@@ -174,6 +174,15 @@ def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefe
             ``--profilingVerbosity=detailed``). Each of its warnings (a layer
             asked to run quantized that TensorRT runs in a wider type) is
             also issued as a ``UserWarning``.
+        release_weights: once the network is lowered, unbind its weights
+            (``Network.release_weights``), so the arrays TensorRT does not
+            build from are freed before the build instead of adding to its
+            peak memory: with batch norm folded into the convolutions (the
+            darknet zoo), TensorRT gets folded copies and the kernels read
+            from the weight file are no longer needed — one copy of the
+            weights in memory during the build instead of two. The network
+            is then left without weights (also when the build fails). For
+            callers done with it, such as ``netdsl build``.
     Returns:
         the engine as bytes; with ``report=True``, ``(engine bytes, report dict)``.
     Raises:
@@ -189,6 +198,16 @@ def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefe
         KeyboardInterrupt: Ctrl-C during the build.
         and the errors of :func:`to_trt_network`.
     """
+    serialized, built = _build(**locals())
+    engine = bytes(memoryview(serialized))
+    del serialized  # TensorRT's copy of the plan
+    return (engine, built) if report else engine
+
+
+@gc_paused()
+def _build(network, *, targets, workspace_bytes, prefer, tensorrt, progress, profiles, builder_optimization_level,
+           max_aux_streams, memory_pools, timing_cache, verbose, report, release_weights):
+    """:func:`build_engine`'s work: ``(TensorRT's serialized plan (IHostMemory), report dict or None)``."""
     if not isinstance(workspace_bytes, int) or isinstance(workspace_bytes, bool) or workspace_bytes <= 0:
         raise EngineBuildError(f"workspace must be a positive number of bytes, found {workspace_bytes!r}")
     resolved = resolve_profiles(network, profiles)
@@ -199,11 +218,13 @@ def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefe
     if timing_cache is not None:
         if tm.timing_cache_is_noop:
             warnings.warn(f"timing cache {os.fspath(timing_cache)}: {tm.label} ignores timing caches (its "
-                          f"timing cache calls are no-ops); nothing is read or written", stacklevel=3)
+                          f"timing cache calls are no-ops); nothing is read or written", stacklevel=4)
         else:
             cache_path = check_output_path(timing_cache)
     sink, finish = _verbose_sink(verbose)
     builder, trt_network, ctx = to_trt_network(network, tm)
+    if release_weights:
+        network.release_weights()  # ctx.arrays keeps what TensorRT points into
     if sink is not None:
         ctx.logger.attach(sink)
     try:
@@ -245,17 +266,16 @@ def build_engine(network, *, targets=None, workspace_bytes: int = 1 << 30, prefe
     if cache_path is not None:
         write_bytes_atomic(cache_path, tm.timing_cache_bytes(config))
     # ctx (holding the weight arrays TensorRT points into) lived until here, past the build.
-    engine = bytes(memoryview(serialized))
     if not report:
-        return engine
+        return serialized, None
     from .report import report_from_log
     summary = tm.builder_config_summary(config)
     summary["timing_cache"] = None if timing_cache is None else {
         "path": os.fspath(timing_cache), "used": cache_path is not None}
     built = report_from_log(ctx.logger.messages, network, tensorrt=tm.label, targets=targets, config=summary)
     for line in built["warnings"]:
-        warnings.warn(line, stacklevel=3)
-    return engine, built
+        warnings.warn(line, stacklevel=4)
+    return serialized, built
 
 
 def save_engine(network, path, **kwargs) -> str:
@@ -276,7 +296,12 @@ def save_engine(network, path, **kwargs) -> str:
         and the errors of :func:`build_engine`.
     """
     path = check_output_path(path)
-    built = build_engine(network, **kwargs)
-    engine, report = built if kwargs.get("report") else (built, None)
-    write_bytes_atomic(path, engine)
+    try:
+        arguments = inspect.signature(build_engine).bind(network, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"save_engine() {exc}") from None
+    arguments.apply_defaults()
+    serialized, report = _build(**arguments.arguments)
+    write_bytes_atomic(path, memoryview(serialized))  # straight from TensorRT's buffer: no copy of the plan
+    del serialized
     return (path, report) if kwargs.get("report") else path

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+_BLOCK = 1 << 16  # elements per block of the element-wise searches (a 64 kB bool mask, not one per tensor)
+
 
 def index_text(shape: tuple[int, ...], flat: int) -> str:
     """``(i, j, ...)`` of the ``flat``-th element of an array of ``shape`` (C order); ``()`` for a scalar."""
@@ -18,16 +20,26 @@ def index_text(shape: tuple[int, ...], flat: int) -> str:
 def first_nonfinite(array: np.ndarray) -> str | None:
     """The first NaN or +-Inf of a floating-point array, as ``"nan at index (5, 2, 1, 0)"``; None if all finite.
 
-    Integer and bool arrays are always finite (None).
+    Integer and bool arrays are always finite (None). A finite sum proves
+    every element finite (IEEE 754: a NaN, or an infinity, makes any sum it
+    enters NaN or infinite), so the common all-finite case costs one pass
+    that allocates nothing; only a non-finite sum (a bad value, or finite
+    values overflowing) is followed by the element-wise search, in blocks.
     """
     array = np.asarray(array)
     if array.dtype.kind != "f" or array.size == 0:
         return None
-    bad = ~np.isfinite(array)
-    if not bad.any():
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow to inf, inf - inf: only a reason to look closer
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
         return None
-    flat = int(np.argmax(bad.ravel()))
-    return f"non-finite value {array.ravel()[flat].item()} at index {index_text(array.shape, flat)}"
+    flat = array.reshape(-1)  # a view for contiguous arrays (all of them here), else one copy
+    for start in range(0, flat.size, _BLOCK):
+        bad = ~np.isfinite(flat[start:start + _BLOCK])
+        if bad.any():
+            index = start + int(np.argmax(bad))
+            return f"non-finite value {flat[index].item()} at index {index_text(array.shape, index)}"
+    return None
 
 
 def first_below(array: np.ndarray, minimum: float) -> str | None:

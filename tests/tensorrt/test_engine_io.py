@@ -156,6 +156,45 @@ def test_save_engine_writes_atomically(rtx, tmp_path):
     assert os.listdir(tmp_path) == ["small.engine"]  # no temporary file left
 
 
+def test_save_engine_writes_the_engine_build_engine_returns(rtx, tmp_path):
+    """save_engine writes TensorRT's plan straight from its buffer (no bytes copy): the same bytes."""
+    net = small_net(kernel=np.arange(108, dtype=np.float32).reshape(4, 3, 3, 3) / 100)
+    engine = build_engine(net, tensorrt=rtx, targets=("sm86",))
+    path = save_engine(net, tmp_path / "small.engine", tensorrt=rtx, targets=("sm86",))
+    assert open(path, "rb").read() == engine
+    detailed, report = build_engine(net, tensorrt=rtx, targets=("sm86",), report=True)
+    assert save_engine(net, path, tensorrt=rtx, targets=("sm86",), report=True) == (path, report)
+    assert open(path, "rb").read() == detailed
+    with pytest.raises(TypeError, match="save_engine.*'target'"):
+        save_engine(net, tmp_path / "x.engine", tensorrt=rtx, target=("sm86",))
+    assert os.listdir(tmp_path) == ["small.engine"]
+
+
+def _folded_net():
+    net = nd.Network("folded")
+    x = net.add_input("images", DataType.FLOAT, (1, 3, 8, 8))
+    y = net.add_conv_batch_norm(x, 4, (3, 3), padding_nd=1, fold=True, conv_name="conv", bn_name="bn").output
+    net.mark_output(net.add_activation(y, nd.ActivationType.RELU, name="act").output, name="features")
+    rng = np.random.default_rng(1)
+    arrays = {"conv.kernel": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+              **{f"bn.{r}": rng.uniform(0.5, 1.5, 4).astype(np.float32) for r in ("scale", "bias", "mean", "variance")}}
+    net.bind_weights(arrays, source="arrays")
+    return net, arrays
+
+
+def test_release_weights_builds_the_same_engine_and_unbinds_the_network(rtx):
+    """release_weights=True (netdsl build's memory saver): the engine is the same; the network's weights are
+    dropped once lowered, so a second build says they are unbound until bound again."""
+    net, arrays = _folded_net()
+    engine = build_engine(net, tensorrt=rtx, targets=("sm86",))
+    assert build_engine(net, tensorrt=rtx, targets=("sm86",), release_weights=True) == engine
+    assert sorted(net.unbound_weights()) == sorted(arrays)
+    with pytest.raises(WeightsError, match="unbound weights: conv.kernel"):
+        build_engine(net, tensorrt=rtx, targets=("sm86",))
+    net.bind_weights(arrays, source="arrays")
+    assert build_engine(net, tensorrt=rtx, targets=("sm86",)) == engine
+
+
 def test_save_engine_missing_directory(rtx, tmp_path):
     net = small_net(kernel=np.ones((4, 3, 3, 3), np.float32))
     target = tmp_path / "no" / "such" / "dir" / "small.engine"

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from netdsl import DataType, Network
+from netdsl import DataType, ElementWiseOperation, Network
 from netdsl.graph.errors import NetworkDefinitionError, WeightsError
 from netdsl.reference import execute
 from netdsl.weights import load_weights, save_weights
@@ -127,6 +127,30 @@ def test_batch_norm_declares_variance_minimum_zero(fold):
     assert y.shape == (1, 2, 2, 2)
 
 
+def test_release_weights_unbinds_everything_and_forgets_folded_values():
+    """Network.release_weights (what build_engine(release_weights=True) calls once TensorRT has its arrays):
+    every weight unbound, constants included, folded (derived) values forgotten; binding again works."""
+    from netdsl.graph.network import DerivedWeights
+    net = Network("bn")
+    x = net.add_input("x", DataType.FLOAT, (1, 2, 2, 2))
+    conv = net.add_conv_batch_norm(x, 2, (1, 1), fold=True)
+    net.mark_output(net.add_elementwise(conv.output, net.add_constant((1, 1, 1, 1), np.float32([[[[2.0]]]]),
+                                                                     name="two").output,
+                                        ElementWiseOperation.PROD, name="out").output)
+    arrays = {"conv.kernel": np.float32([[[[1.0]], [[2.0]]], [[[3.0]], [[4.0]]]]), "bn.scale": np.float32([1, 2]),
+              "bn.bias": np.float32([0.5, 0]), "bn.mean": np.float32([0, 1]), "bn.variance": np.float32([1, 4])}
+    net.bind_weights(arrays, source="w.h5")
+    folded = conv.weights["kernel"]
+    assert isinstance(folded, DerivedWeights) and folded.value is not None and folded._cache is not None
+    feeds = {"x": np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2)}
+    before = execute(net, feeds)["out"]
+    net.release_weights()
+    assert sorted(net.unbound_weights()) == sorted(list(arrays) + ["two.weights"])
+    assert folded._cache is None and folded.value is None and net.weights_source is None
+    net.bind_weights(dict(arrays, **{"two.weights": np.float32([[[[2.0]]]])}), source="again.h5")
+    np.testing.assert_array_equal(execute(net, feeds)["out"], before)
+
+
 # -------------------------------------------------------------------------------- load_weights
 def test_load_weights_twice_says_the_network_is_already_bound(tmp_path):
     """Was: the second call listed every weight as unexpected."""
@@ -152,8 +176,9 @@ def test_load_weights_reads_only_declared_weights_whose_header_fits(tmp_path, mo
         f.create_dataset("conv0/conv/kernel", data=np.zeros((2048, 2048), np.float32), compression="gzip")
         f["extra/w"] = np.ones(3, np.float32)
     read = []
-    real = h5read._Reader.read
-    monkeypatch.setattr(h5read._Reader, "read", lambda self, info: read.append(info.name) or real(self, info))
+    real = h5read._Reader.read_into
+    monkeypatch.setattr(h5read._Reader, "read_into",
+                        lambda self, info, array: read.append(info.name) or real(self, info, array))
     with pytest.raises(WeightsError) as info:
         load_weights(tiny_network(), path)
     assert "mismatched: conv0.conv.kernel: expected shape (2, 3, 2, 2), found (2048, 2048)" in str(info.value)

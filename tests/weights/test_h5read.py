@@ -274,3 +274,67 @@ def test_not_a_regular_file(tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(OLD, copy)
     assert read_store(copy).superblock_version == 0
+
+
+# ------------------------------------------------------------------------------------ reading fast, as h5py reads
+def test_small_arrays_share_one_aligned_buffer_and_large_ones_have_their_own(tmp_path):
+    """Arrays below SHARED_BUFFER_MAX_BYTES are views into one 64-byte-aligned buffer; larger ones own their
+    memory (so they can be freed one by one); every value, shape and dtype as written."""
+    import netdsl.weights.h5read as h5read
+    rng = np.random.default_rng(0)
+    arrays = {"a.big": rng.standard_normal(h5read.SHARED_BUFFER_MAX_BYTES // 4).astype(np.float32),
+              "a.s1": np.float32([1.5, -2.0, 3.25]), "a.s2": rng.standard_normal((5, 5)),
+              "a.i": np.arange(-3, 4, dtype=np.int8), "a.flag": np.array([True, False, True]),
+              "a.scalar": np.float32(0.5), "a.empty": np.zeros((0, 3), np.float32)}
+    store = WeightStore.open(_store(tmp_path, arrays=arrays))
+    for name, value in arrays.items():
+        assert store[name].dtype == value.dtype and store[name].shape == value.shape, name
+        np.testing.assert_array_equal(store[name], value)
+    assert store["a.big"].base is None and store["a.big"].flags.owndata
+    shared = {name: store[name].base for name in ("a.s1", "a.s2", "a.i", "a.flag", "a.scalar")}
+    assert all(b is not None and b is shared["a.s1"] for b in shared.values())
+    assert all(store[n].ctypes.data % 64 == 0 for n in shared)
+    assert all(store[n].flags.c_contiguous for n in arrays)
+
+
+def test_attributes_read_as_h5py_reads_them(tmp_path):
+    """Root and layout attributes are read with h5py's low-level calls: the same values and order as h5py's
+    ``attrs`` (creation order where tracked, else by name)."""
+    from netdsl.weights.h5read import _plain
+    for track in (False, True):
+        path = tmp_path / f"attrs{track}.h5"
+        with h5py.File(path, "w", track_order=track) as f:
+            f.attrs["source"] = "vlen text"  # h5py stores a str as a variable-length string
+            f.attrs["format"] = np.bytes_(b"netdsl-weights")  # fixed-length bytes
+            f.attrs["format_version"] = 1
+            f.attrs["alpha"] = 0.25
+            f.attrs["counts"] = np.arange(3, dtype=np.int16)
+            f.attrs["names"] = np.array([b"ab", b"c"])
+            d = f.create_dataset("c/kernel", data=np.ones((1, 1, 1, 1), np.float32))
+            d.attrs["layout"] = "KCRS"
+            d.attrs["note"] = np.float32(2.0)
+        store = WeightStore.open(path)
+        with h5py.File(path, "r") as f:
+            expected = {k: _plain(f.attrs[k]) for k in f.attrs}
+        assert store.attrs == expected and list(store.attrs) == list(expected)
+        assert store.attrs["source"] == "vlen text" and store.attrs["names"] == ["ab", "c"]
+        assert store.attrs["counts"] == [0, 1, 2] and store.layouts == {"c.kernel": "KCRS"}
+        assert store.checksummed is False  # the variable-length string lives in the unchecksummed global heap
+
+
+def test_datasets_come_in_h5py_iteration_order(tmp_path):
+    path = tmp_path / "order.h5"
+    with h5py.File(path, "w") as f:  # no creation-order tracking: h5py iterates by name
+        f.attrs["format"], f.attrs["format_version"], f.attrs["source"] = "netdsl-weights", 1, "t"
+        for name in ("z/b", "z/a", "a/y", "a/x"):
+            f[name] = np.ones(2, np.float32)
+    assert list(WeightStore.open(path)) == ["a.x", "a.y", "z.a", "z.b"]
+    path = _store(tmp_path, "tracked.h5", {n: np.ones(2, np.float32) for n in ("z.b", "z.a", "a.y", "a.x")})
+    assert list(WeightStore.open(path)) == ["z.b", "z.a", "a.y", "a.x"]  # netdsl tracks creation order
+
+
+def test_a_committed_datatype_is_refused(tmp_path):
+    path = _store(tmp_path)
+    with h5py.File(path, "a") as f:
+        f["a/t"] = np.dtype("<f4")  # a named (committed) datatype object
+    _refused(path, "object /a/t", "is a Datatype, neither a group nor a dataset")
