@@ -110,7 +110,8 @@ def run(args) -> None:
                    profiles=profiles, memory_pools=pools or None,
                    builder_optimization_level=args.builder_optimization_level,
                    max_aux_streams=args.max_aux_streams, timing_cache=args.timing_cache, verbose=verbose,
-                   report=report_path is not None)
+                   report=report_path is not None,
+                   release_weights=True)  # the command needs no weights after lowering: peak memory as a raw build
     with build_progress(sys.stderr if verbose is not _stderr_sink else None) as progress:
         built = save_engine(net, out, progress=progress, **options)
     print(f"wrote {out} ({os.path.getsize(out):,} bytes)")
