@@ -21,6 +21,7 @@ import numpy as np
 from ..graph.enums import LayerType
 from .convolution import flatten_batch, layer_weights
 from .registry import kernel
+from .threads import matmul
 
 
 def deconvolve(x, w, b, stride, dilation, pre, post, groups):
@@ -31,7 +32,7 @@ def deconvolve(x, w, b, stride, dilation, pre, post, groups):
     full = tuple((i - 1) * s + d * (r - 1) + 1 for i, s, d, r in zip(spatial, stride, dilation, ksize))
     wg = w.astype(np.float32, copy=False).reshape(groups, cg, kg * math.prod(ksize))
     xg = x.reshape(n_batch, groups, cg, math.prod(spatial))
-    cols = np.matmul(wg.transpose(0, 2, 1)[None], xg)  # (N, G, Kg * prod(R), prod(S))
+    cols = matmul(wg.transpose(0, 2, 1)[None], xg)  # (N, G, Kg * prod(R), prod(S))
     cols = cols.reshape(n_batch, k_out, *ksize, *spatial)
     out = np.zeros((n_batch, k_out) + full, np.float32)
     for offset in itertools.product(*(range(r) for r in ksize)):

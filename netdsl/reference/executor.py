@@ -25,6 +25,7 @@ from ..graph.profiles import bind_input_shapes, check_binding, find_profile
 from ..graph.shapes import Dim, ShapeError, UnboundDimensionError, contains_dim, dim, evaluate_shape, evaluate_value
 from .fusion import plan as plan_fusions
 from .registry import lookup
+from .threads import blas_held
 
 
 def round_bf16(x: np.ndarray) -> np.ndarray:
@@ -208,6 +209,13 @@ def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | N
                 wanted.add(network.tensor(n))
             except KeyError as exc:
                 raise ExecutionError(str(exc.args[0])) from None
+    with blas_held():
+        _run(network, values, binding, wanted)
+    return {t.name: values[t] for t in wanted}
+
+
+def _run(network, values, binding, wanted) -> None:
+    """Run every layer, filling ``values`` (tensor -> array); frees what no later layer reads."""
     remaining = {}
     for layer in network.layers:
         for t in layer.inputs:
@@ -239,7 +247,6 @@ def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | N
             remaining[t] -= 1
             if remaining[t] == 0 and t not in wanted:
                 values.pop(t, None)
-    return {t.name: values[t] for t in wanted}
 
 
 def _learn_shape(tensor, found, binding) -> tuple[int, ...]:

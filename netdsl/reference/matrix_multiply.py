@@ -13,6 +13,7 @@ import numpy as np
 
 from ..graph.enums import LayerType
 from .registry import kernel
+from .threads import matmul
 
 
 def _as_matrix(x, op, which):
@@ -27,7 +28,7 @@ def _as_matrix(x, op, which):
 def matrix_multiply(layer, a, b):
     a = _as_matrix(a.astype(np.float32, copy=False), layer.op0, 0)
     b = _as_matrix(b.astype(np.float32, copy=False), layer.op1, 1)
-    out = np.matmul(a, b)
+    out = matmul(a, b)
     if layer.op1.name == "VECTOR":
         out = out[..., 0]
     if layer.op0.name == "VECTOR":

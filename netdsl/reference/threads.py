@@ -1,12 +1,14 @@
 """Work split over the CPU's cores for the reference kernels.
 
-The heavy kernels (convolution, pooling) cut their work into independent
-pieces (column chunks of the im2col matrix, blocks of output channels) and
-run them on a pool of threads: NumPy releases the GIL in its copies, ufuncs
-and matrix products, so the memory-bound parts (im2col, Winograd transforms,
-bias and activation) run on every core, not only the BLAS calls. While the
-pieces run, the BLAS library is held to one thread per call (via
-``threadpoolctl``) so the cores are not oversubscribed, and restored after.
+The heavy kernels (convolution, pooling, matrix products) cut their work
+into independent pieces (column chunks of the im2col matrix, blocks of
+output channels, rows) and run them on a pool of threads: NumPy releases the
+GIL in its copies, ufuncs and matrix products, so the memory-bound parts
+(im2col, Winograd transforms, bias and activation) run on every core, not
+only the BLAS calls. For the whole of an ``execute`` call the BLAS library is
+held to one thread per call (via ``threadpoolctl``, :func:`blas_held`), so
+the cores are not oversubscribed and BLAS's own idle threads do not spin
+against ours; its thread count is restored afterwards.
 
 Every piece computes the same elements with the same arithmetic whatever the
 number of threads, so results are bit-for-bit identical for any thread count
@@ -17,9 +19,12 @@ CPUs this process may run on.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 _lock = threading.Lock()
 _state = threading.local()
@@ -72,6 +77,37 @@ def _leave() -> None:
         if _active == 0:
             for controller, count in _blas:
                 controller.set_num_threads(count)
+
+
+@contextlib.contextmanager
+def blas_held():
+    """Context: BLAS computes on the calling thread only (restored when the last holder leaves)."""
+    _enter()
+    try:
+        yield
+    finally:
+        _leave()
+
+
+_PARALLEL_MACS = 1 << 22   # smaller products run in one piece
+_PIECES = 4
+
+
+def matmul(a, b):
+    """``np.matmul(a, b)``, the rows of ``a`` (axis -2) cut into pieces run by :func:`parallel` when the
+    product is large. The pieces depend on the shapes only, so results do not depend on the thread
+    count."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim < 2 or b.ndim < 2:
+        return np.matmul(a, b)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    rows, inner, cols = a.shape[-2], a.shape[-1], b.shape[-1]
+    if rows < 2 or rows * inner * cols * int(np.prod(batch)) < _PARALLEL_MACS:
+        return np.matmul(a, b)
+    out = np.empty(batch + (rows, cols), np.result_type(a, b))
+    parallel(lambda piece: np.matmul(a[..., piece[0]:piece[1], :], b, out=out[..., piece[0]:piece[1], :]),
+             split(rows, _PIECES))
+    return out
 
 
 def split(total: int, parts: int) -> list[tuple[int, int]]:

@@ -98,7 +98,7 @@ def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | N
     return best
 
 
-_BLOCK_BYTES = 256 << 10   # a thread's working set per piece: input tiles of a channel block, products
+_BLOCK_BYTES = 4 << 20     # a piece's working set at most: input tiles of a channel block, products
                            # of an output-channel block
 
 
