@@ -18,6 +18,7 @@ accumulate in float32; the executor rounds the output to its dtype.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -44,6 +45,38 @@ def windows(x, kernel_size, stride, dilation, pre, post, out_spatial, pad_value=
     return view[index]
 
 
+def polyphase(x, kernel_size, stride, dilation, pre, post, out_spatial):
+    """Zero-padded NC* input split into its stride phases, for a strided convolution's im2col.
+
+    Returns ``(phases, taps)``: ``phases`` has shape (N, C, *stride, *Q) with
+    ``phases[n, c, *p, *q] = padded[n, c, *(q * stride + p)]``; ``taps`` lists,
+    per kernel tap in KCRS order, its phase index tuple and its offset in Q,
+    so that output cell o of tap (r...) reads ``phases[..., *phase, *(offset + o)]``
+    (every read has unit stride along the last axis).
+    """
+    n = len(kernel_size)
+    spatial = x.shape[2:]
+    need = [max(i + b + a, (o - 1) * s + d * (k - 1) + 1)
+            for i, b, a, o, s, d, k in zip(spatial, pre, post, out_spatial, stride, dilation, kernel_size)]
+    q = [-(-L // s) for L, s in zip(need, stride)]
+    phases = np.empty(x.shape[:2] + tuple(stride) + tuple(q), np.float32)
+    order = (0, 1) + tuple(3 + 2 * d for d in range(n)) + tuple(2 + 2 * d for d in range(n))
+
+    def split_channels(block):  # zero-pad a block of channels, then one transposing copy into its phases
+        c0, c1 = block
+        padded = np.zeros((x.shape[0], c1 - c0) + tuple(qi * s for qi, s in zip(q, stride)), np.float32)
+        padded[(slice(None), slice(None)) + tuple(slice(b, b + i) for b, i in zip(pre, spatial))] = x[:, c0:c1]
+        shape = (x.shape[0], c1 - c0) + tuple(v for qi, s in zip(q, stride) for v in (qi, s))
+        phases[:, c0:c1] = padded.reshape(shape).transpose(order)
+
+    parallel(split_channels, split(x.shape[1], min(x.shape[1], _PIECES * 2)))
+    taps = []
+    for tap in itertools.product(*(range(k) for k in kernel_size)):
+        reach = [t * d for t, d in zip(tap, dilation)]
+        taps.append((tuple(r % s for r, s in zip(reach, stride)), tuple(r // s for r, s in zip(reach, stride))))
+    return phases, taps
+
+
 def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue=None):
     """x (N, C, *S) float32, w (K, C/groups, *R) -> (N, K, *out_spatial) float32.
 
@@ -60,7 +93,10 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
     kg = k_out // groups
     out = np.empty((n_batch, k_out, math.prod(out_spatial)), np.float32)
     pointwise = all(k == 1 for k in ksize) and all(s == 1 for s in stride) and not any(pre) and not any(post)
-    if not pointwise:
+    strided = not pointwise and any(s > 1 for s in stride)
+    if strided:
+        phases, taps = polyphase(x, ksize, stride, dilation, pre, post, out_spatial)
+    elif not pointwise:
         view = windows(x, ksize, stride, dilation, pre, post, out_spatial)
         order = (0, 1) + tuple(range(2 + n, 2 + 2 * n)) + tuple(range(2, 2 + n))
         view = view.transpose(order)  # (N, C, *R, *O)
@@ -74,6 +110,13 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
     def columns(i, g, r0, r1):
         if pointwise:
             return x[i, g * cg:(g + 1) * cg].reshape(cg, -1)[:, r0 * plane:r1 * plane]
+        if strided:  # one contiguous-row copy per kernel tap
+            cols = np.empty((cg, len(taps), r1 - r0) + tuple(out_spatial[1:]), np.float32)
+            for t, (phase, offset) in enumerate(taps):
+                index = (i, slice(g * cg, (g + 1) * cg)) + phase + (slice(offset[0] + r0, offset[0] + r1),)
+                index += tuple(slice(o, o + size) for o, size in zip(offset[1:], out_spatial[1:]))
+                cols[:, t] = phases[index]
+            return cols.reshape(cg * len(taps), -1)
         return view[i, g * cg:(g + 1) * cg, ..., r0:r1, *(slice(None),) * (n - 1)].reshape(
             cg * math.prod(ksize), -1)
 
@@ -102,7 +145,7 @@ _MIN_CHANNEL_BLOCK = 8    # a piece of output channels has at least this many
 _CHUNK_BYTES = 1 << 20    # an im2col chunk of about 1 MiB stays in cache for the matrix product
 _CHUNK_ABOVE = 8 << 20    # below 8 MiB of im2col the whole matrix in one product is as fast
 _MIN_COLUMNS = 4096       # narrower products lose more to BLAS overhead than chunking saves (measured)
-_PIECE_COLUMNS = 1024     # a thread's chunk of a wide map keeps at least this many columns
+_PIECE_COLUMNS = 256      # a thread's chunk of a wide map keeps at least this many columns
 
 
 def _rows_per_chunk(patch, out_spatial):
