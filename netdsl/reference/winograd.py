@@ -70,13 +70,14 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
 
 
 # Estimated time of each algorithm, in units of one multiply-add of the direct (im2col GEMM) kernel:
-# least-squares fit to per-layer timings of both kernels (3x3 layers of 3-1024 channels, maps 13-416,
-# batch 1 and 4) on the 2-core AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is measured on.
-# Terms: multiply-adds; floats of transformed filters read; floats through the input and output
-# transforms; floats of output written. The choice depends only on the shapes, never on timings
-# taken at run time, so a network always computes with the same algorithms (bit-for-bit repeatable).
-_DIRECT_COST = (1.0, 43.0)              # multiply-adds, im2col + output floats
-_WINOGRAD_COST = (1.08, 27.0, 100.0, 188.0)
+# least-squares fit to per-layer timings of both kernels as they run in the executor (2 threads, BLAS
+# held to one thread per call, fused leaky ReLU; 3x3 layers of 3-1024 channels on maps of 13-416) on
+# the 2-core AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is measured on. Terms: multiply-adds;
+# floats of transformed filters read; floats through the input and output transforms (direct: the
+# im2col matrix and the output). The choice depends only on the shapes, never on timings taken at run
+# time, so a network always computes with the same algorithms (bit-for-bit repeatable).
+_DIRECT_COST = (1.0, 19.8)
+_WINOGRAD_COST = (0.82, 14.35, 82.1)
 
 
 def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | None:
@@ -90,9 +91,9 @@ def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | N
     for m in TILE_SIZES:
         a2 = (m + 2) ** 2
         tiles = batch * -(-oh // m) * -(-ow // m)
-        mul, filt, transform, out = _WINOGRAD_COST
+        mul, filt, transform = _WINOGRAD_COST
         cost = (mul * a2 * tiles * kernels * channels + filt * a2 * kernels * channels
-                + transform * a2 * tiles * (channels + kernels) + out * kernels * pixels)
+                + transform * a2 * tiles * (channels + kernels))
         if cost < best_cost:
             best, best_cost = m, cost
     return best
