@@ -50,6 +50,7 @@ from ..graph.errors import ExecutionError
 from ..layers.rnn import GATE_COUNT, loop_weights
 from .executor import engine_weights
 from .registry import kernel
+from .threads import blas_threads
 
 SIGMOID_GATES = {"RELU": 0, "TANH": 0, "LSTM": 3, "GRU": 2}
 """Gates (leading, after :func:`prepare_weights`' reordering) computed as sigmoids."""
@@ -230,6 +231,13 @@ def scratch_buffers(gates: int, steps: int, batch: int):
 
 @kernel(LayerType.RNN)
 def rnn(layer, x, *states):
+    """The layer's outputs; BLAS keeps its own threads here (one small product per step: only BLAS can
+    spread it over the cores)."""
+    with blas_threads():
+        return _rnn(layer, x, *states)
+
+
+def _rnn(layer, x, *states):
     op = layer.op.name
     dirs, hidden = layer.num_directions, layer.hidden_size
     dtype = layer.inputs[0].dtype

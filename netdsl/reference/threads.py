@@ -89,6 +89,25 @@ def blas_held():
         _leave()
 
 
+@contextlib.contextmanager
+def blas_threads():
+    """Context inside :func:`blas_held`: BLAS may use its own threads again, for a kernel made of
+    many small dependent products that only BLAS can spread over the cores (the RNN recurrence)."""
+    with _lock:
+        released = _active > 0 and _blas is not None
+        if released:
+            for controller, count in _blas:
+                controller.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if released:
+            with _lock:
+                if _active > 0:
+                    for controller, _ in _blas:
+                        controller.set_num_threads(1)
+
+
 _PARALLEL_MACS = 1 << 22   # smaller products run in one piece
 _PIECES = 4
 

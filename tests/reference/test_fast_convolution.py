@@ -126,3 +126,17 @@ def test_an_image_gives_the_same_bits_alone_and_in_a_batch(hw):
     batch = convolve(x, w, None, (1, 1), (1, 1), (1, 1), (1, 1), 1, hw)
     for i in range(3):
         assert np.array_equal(convolve(x[i:i + 1], w, None, (1, 1), (1, 1), (1, 1), (1, 1), 1, hw)[0], batch[i])
+
+
+def test_blas_is_held_to_one_thread_inside_a_run_and_released_for_the_rnn_kernel():
+    from threadpoolctl import threadpool_info
+
+    def blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    before = blas()
+    with threads.blas_held():
+        assert set(blas()) == {1}
+        with threads.blas_threads():
+            assert blas() == before
+        assert set(blas()) == {1}
+    assert blas() == before
