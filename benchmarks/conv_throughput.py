@@ -125,8 +125,11 @@ def measure(model, batch, runs, cache_dir):
                 per_layer[name].append(seconds)
                 layer_type[name] = kind
             timer.calls.clear()
-            for conv in convs:  # the matmul reference right after the pass: same machine load
-                mm[conv["name"]].append(matmul_seconds(conv["gemm"], gemm_cache) * conv["n"] * conv["groups"])
+    # the matmul references after all passes, not between them: BLAS's threads keep spinning for a while
+    # after a product and would slow the executor's own threads in the next pass
+    for _ in range(runs):
+        for conv in convs:
+            mm[conv["name"]].append(matmul_seconds(conv["gemm"], gemm_cache) * conv["n"] * conv["groups"])
     counted = {name: len(v) for name, v in per_layer.items()}
     missing = [c["name"] for c in convs if counted.get(c["name"], 0) != runs]
     if missing:
