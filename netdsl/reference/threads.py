@@ -12,7 +12,7 @@ against ours; its thread count is restored afterwards.
 
 Every piece computes the same elements with the same arithmetic whatever the
 number of threads, so results are bit-for-bit identical for any thread count
-(tests/reference/test_threads.py).
+(tests/reference/test_fast_convolution.py, test_winograd.py).
 
 Threads: the ``NETDSL_NUM_THREADS`` environment variable, else the number of
 CPUs this process may run on.
@@ -30,7 +30,7 @@ _lock = threading.Lock()
 _state = threading.local()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
-_blas = None          # [(controller, its thread count before any parallel region)]
+_blas = None          # [(controller, its thread count when the outermost hold began)]
 _active = 0           # parallel regions running now, in any thread
 
 
@@ -60,10 +60,11 @@ def _enter() -> None:
     """First region in: hold BLAS to one thread per call (found once via threadpoolctl)."""
     global _blas, _active
     with _lock:
-        if _blas is None:
-            from threadpoolctl import ThreadpoolController
-            _blas = [(c, c.num_threads) for c in ThreadpoolController().select(user_api="blas").lib_controllers]
         if _active == 0:
+            if _blas is None:
+                from threadpoolctl import ThreadpoolController
+                _blas = [(c, 0) for c in ThreadpoolController().select(user_api="blas").lib_controllers]
+            _blas = [(c, c.num_threads) for c, _ in _blas]  # what the user has set now
             for controller, _ in _blas:
                 controller.set_num_threads(1)
         _active += 1
