@@ -24,11 +24,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..graph.enums import LayerType
 from ..graph.dtypes import DataType
+from ..graph.enums import LayerType
 from .executor import layer_weight
 from .registry import kernel
-from .threads import parallel, split
+from .threads import PIECES, parallel, split
 from .winograd import choose_tile, convolve_winograd
 
 
@@ -69,7 +69,7 @@ def polyphase(x, kernel_size, stride, dilation, pre, post, out_spatial):
         shape = (x.shape[0], c1 - c0) + tuple(v for qi, s in zip(q, stride) for v in (qi, s))
         phases[:, c0:c1] = padded.reshape(shape).transpose(order)
 
-    parallel(split_channels, split(x.shape[1], min(x.shape[1], _PIECES * 2)))
+    parallel(split_channels, split(x.shape[1], min(x.shape[1], PIECES * 2)))
     taps = []
     for tap in itertools.product(*(range(k) for k in kernel_size)):
         reach = [t * d for t, d in zip(tap, dilation)]
@@ -80,11 +80,14 @@ def polyphase(x, kernel_size, stride, dilation, pre, post, out_spatial):
 def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue=None):
     """x (N, C, *S) float32, w (K, C/groups, *R) -> (N, K, *out_spatial) float32.
 
-    im2col in cache-sized chunks of output rows, one matrix product per chunk
-    (float32 accumulation), bias added to the chunk while it is in cache, then
-    ``epilogue(block)`` in place on it (any elementwise function). Chunks run
-    on :func:`netdsl.reference.threads.parallel`; when there are fewer chunks
-    than threads, blocks of output channels of each chunk do.
+    im2col in cache-sized chunks of output rows (from :func:`polyphase` for a
+    strided layer, so every copy has unit stride), one matrix product per
+    chunk (float32 accumulation), bias added to the chunk while it is in
+    cache, then ``epilogue(block)`` in place on it (any elementwise
+    function). Chunks run on :func:`netdsl.reference.threads.parallel`; an
+    image with fewer than ``PIECES`` chunks has each chunk's output channels
+    cut into blocks instead. Raises nothing of its own (shapes are the
+    layer's, checked when it was added).
     """
     n_batch, channels = x.shape[:2]
     k_out, cg = w.shape[:2]
@@ -130,17 +133,16 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
 
     # The pieces depend on one image's shape only (never on the batch size or the thread count), so an
     # image gives the same bits alone, in any batch and with any number of threads.
-    if len(chunks) // n_batch >= _PIECES or kg < 2 * _MIN_CHANNEL_BLOCK:
+    if len(chunks) // n_batch >= PIECES or kg < 2 * _MIN_CHANNEL_BLOCK:
         parallel(lambda chunk: product(*chunk, columns(*chunk)), chunks)
     else:
-        blocks = split(kg, min(_PIECES, kg // _MIN_CHANNEL_BLOCK))
+        blocks = split(kg, min(PIECES, kg // _MIN_CHANNEL_BLOCK))
         for chunk in chunks:
             cols = np.ascontiguousarray(columns(*chunk))
             parallel(lambda block: product(*chunk, cols, *block), blocks)
     return out.reshape((n_batch, k_out) + tuple(out_spatial))
 
 
-_PIECES = 4               # an image is cut into at least this many pieces when its shape allows
 _MIN_CHANNEL_BLOCK = 8    # a piece of output channels has at least this many
 _CHUNK_BYTES = 1 << 20    # an im2col chunk of about 1 MiB stays in cache for the matrix product
 _CHUNK_ABOVE = 8 << 20    # below 8 MiB of im2col the whole matrix in one product is as fast
@@ -150,15 +152,15 @@ _PIECE_COLUMNS = 256      # a thread's chunk of a wide map keeps at least this m
 
 def _rows_per_chunk(patch, out_spatial):
     """Output rows (first spatial dim) per im2col chunk for a (patch, prod(out_spatial)) matrix: chunks
-    of about 1 MiB for cache, and at least ``_PIECES`` chunks (one per thread) when the map is wide
+    of about 1 MiB for cache, and at least ``PIECES`` chunks (one per thread) when the map is wide
     enough that each keeps ``_PIECE_COLUMNS`` columns (else threads share output channels instead)."""
     plane, rows_total = math.prod(out_spatial[1:]), out_spatial[0]
     if patch * plane * rows_total * 4 <= _CHUNK_ABOVE or plane * rows_total < 2 * _MIN_COLUMNS:
         rows = rows_total
     else:
         rows = max(1, _CHUNK_BYTES // (patch * plane * 4), -(-_MIN_COLUMNS // plane))
-    if plane * rows_total >= _PIECES * _PIECE_COLUMNS:
-        rows = min(rows, -(-rows_total // _PIECES))
+    if plane * rows_total >= PIECES * _PIECE_COLUMNS:
+        rows = min(rows, -(-rows_total // PIECES))
     return rows
 
 
@@ -193,8 +195,10 @@ def winograd_tile(layer, x_shape, out_spatial, w) -> int | None:
 
 def convolution_nd(layer, x, *kernel_input, epilogue=None):
     """x (N..., C, *S) -> (N..., K, *O) float32; leading dims before C are batch dims. The kernel is
-    the layer's weights or, when the layer has a second input, that tensor (KCRS). ``epilogue(image)``,
-    if given, runs in place on every (K, *O) output image (the executor fuses an activation so)."""
+    the layer's weights or, when the layer has a second input, that tensor (KCRS). ``epilogue(block)``,
+    if given, runs in place on every block of the output as the kernel finishes it (the executor fuses
+    an activation so: :mod:`netdsl.reference.fusion`). Winograd (:func:`winograd_tile`) or
+    :func:`convolve`; semantics: TensorRT IConvolutionLayer, as ``netdsl.layers.convolution``."""
     w, b = layer_weights(layer)
     if kernel_input:
         w = np.asarray(kernel_input[0], dtype=np.float32)

@@ -2,8 +2,10 @@
 
 Layers run in insertion order (a Network is topologically ordered by
 construction); an activation that only finishes a convolution runs inside the
-convolution's kernel (:mod:`netdsl.reference.fusion`, bit-identical results). Float16 and bfloat16 tensors are computed in float32 (some
-kernels use float64) and rounded to their DataType after every layer, as
+convolution's kernel (:mod:`netdsl.reference.fusion`, bit-identical results).
+BLAS is held to one thread per call for the whole run, the kernels spreading
+their own work over the cores (:mod:`netdsl.reference.threads`). Float16 and
+bfloat16 tensors are computed in float32 (some kernels use float64) and rounded to their DataType after every layer, as
 TensorRT layers with fp32 accumulation do. Intermediates are freed once
 their last consumer has run, unless requested as outputs.
 

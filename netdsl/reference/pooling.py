@@ -1,8 +1,8 @@
 """Reference kernel for POOLING (TensorRT IPoolingLayer).
 
 Semantics as ``netdsl.layers.pooling``: MAX pads with -inf (padding never
-wins); AVERAGE sums zero-padded windows (one spatial axis at a time) and divides by the window's overlap
-with the input (``average_count_excludes_padding``) or with the padded input
+wins); AVERAGE sums zero-padded windows (one spatial axis at a time) and
+divides by the window's overlap with the input (``average_count_excludes_padding``) or with the padded input
 (the declared padding, never the ROUND_UP overhang). The divisor is
 separable, so it is the outer product of per-dimension counts.
 
@@ -21,7 +21,7 @@ from ..graph.enums import LayerType
 from ..layers.padding import window_counts
 from .convolution import flatten_batch
 from .registry import kernel
-from .threads import parallel, split, thread_count
+from .threads import PIECES, parallel, split
 
 
 def _fold(x, axis, window, stride, size, op, out=None):
@@ -29,7 +29,10 @@ def _fold(x, axis, window, stride, size, op, out=None):
     def part(offset):
         return x[(slice(None),) * axis + (slice(offset, offset + (size - 1) * stride + 1, stride),)]
     if window == 1:
-        return part(0) if out is None else np.copyto(out, part(0)) or out
+        if out is None:
+            return part(0)
+        np.copyto(out, part(0))
+        return out
     acc = op(part(0), part(1), out=out)
     for offset in range(2, window):
         op(acc, part(offset), out=acc)
@@ -43,9 +46,12 @@ def _reduce(xp, window, stride, out_spatial, op, out=None):
     acc = xp
     for d in range(n):
         acc = _fold(acc, 2 + d, window[d], stride[d], out_spatial[d], op, out if d == n - 1 else None)
-    if acc is xp:
-        acc = xp.copy() if out is None else np.copyto(out, xp) or out
-    return acc
+    if acc is not xp:
+        return acc
+    if out is None:
+        return xp.copy()
+    np.copyto(out, xp)
+    return out
 
 
 def _pad(x, pads, value):
@@ -103,5 +109,5 @@ def pooling(layer, x):
         maximum = _reduce(_pad(part, pads, -np.inf), window, stride, out_spatial, np.maximum)
         target[...] = (1 - layer.blend_factor) * maximum + layer.blend_factor * average
 
-    parallel(pool, split(planes.shape[0], thread_count()))
+    parallel(pool, split(planes.shape[0], PIECES))
     return result.reshape(lead + result.shape[1:])

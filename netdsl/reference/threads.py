@@ -110,7 +110,8 @@ def blas_threads():
 
 
 _PARALLEL_MACS = 1 << 22   # smaller products run in one piece
-_PIECES = 4
+PIECES = 4  # the kernels cut one image's work into at least this many pieces when its shape allows, a
+            # number fixed here and not the thread count: the pieces (so the bits) never depend on the machine
 
 
 def matmul(a, b):
@@ -126,7 +127,7 @@ def matmul(a, b):
         return np.matmul(a, b)
     out = np.empty(batch + (rows, cols), np.result_type(a, b))
     parallel(lambda piece: np.matmul(a[..., piece[0]:piece[1], :], b, out=out[..., piece[0]:piece[1], :]),
-             split(rows, _PIECES))
+             split(rows, PIECES))
     return out
 
 

@@ -25,7 +25,7 @@ import weakref
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .threads import parallel, split
+from .threads import PIECES, parallel, split
 
 _BT = {
     2: np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
@@ -103,7 +103,6 @@ _BLOCK_BYTES = 4 << 20     # a piece's working set at most: input tiles of a cha
                            # of an output-channel block
 
 
-_PIECES = 4   # at least this many pieces per phase, whatever the thread count (see convolve_winograd)
 
 
 def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
@@ -164,8 +163,8 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
         if epilogue is not None:
             epilogue(target)
 
-    inputs = split(c, max(_PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))
-    outputs = split(k, max(_PIECES, min(k // 8, -(-k * a * a * tiles * 4 * 2 // _BLOCK_BYTES))))
+    inputs = split(c, max(PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))
+    outputs = split(k, max(PIECES, min(k // 8, -(-k * a * a * tiles * 4 * 2 // _BLOCK_BYTES))))
     for image in range(n):
         parallel(transform_input, inputs)
         parallel(transform_output, outputs)
