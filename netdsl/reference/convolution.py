@@ -26,6 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
+from . import buffers
 from .executor import layer_weight
 from .registry import kernel
 from .threads import PIECES, parallel, split
@@ -59,7 +60,7 @@ def polyphase(x, kernel_size, stride, dilation, pre, post, out_spatial):
     need = [max(i + b + a, (o - 1) * s + d * (k - 1) + 1)
             for i, b, a, o, s, d, k in zip(spatial, pre, post, out_spatial, stride, dilation, kernel_size)]
     q = [-(-L // s) for L, s in zip(need, stride)]
-    phases = np.empty(x.shape[:2] + tuple(stride) + tuple(q), np.float32)
+    phases = buffers.empty(x.shape[:2] + tuple(stride) + tuple(q), np.float32)
     order = (0, 1) + tuple(3 + 2 * d for d in range(n)) + tuple(2 + 2 * d for d in range(n))
 
     def split_channels(block):  # zero-pad a block of channels, then one transposing copy into its phases
@@ -94,7 +95,7 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
     ksize = w.shape[2:]
     n = len(ksize)
     kg = k_out // groups
-    out = np.empty((n_batch, k_out, math.prod(out_spatial)), np.float32)
+    out = buffers.empty((n_batch, k_out, math.prod(out_spatial)), np.float32)
     pointwise = all(k == 1 for k in ksize) and all(s == 1 for s in stride) and not any(pre) and not any(post)
     strided = not pointwise and any(s > 1 for s in stride)
     if strided:

@@ -25,6 +25,7 @@ from ..graph.dtypes import DataType
 from ..graph.errors import ExecutionError, WeightsError
 from ..graph.profiles import bind_input_shapes, check_binding, find_profile
 from ..graph.shapes import Dim, ShapeError, UnboundDimensionError, contains_dim, dim, evaluate_shape, evaluate_value
+from . import buffers
 from .fusion import plan as plan_fusions
 from .registry import lookup
 from .threads import blas_held
@@ -211,7 +212,7 @@ def execute(network, feeds: Mapping[str, np.ndarray], outputs: Iterable[str] | N
                 wanted.add(network.tensor(n))
             except KeyError as exc:
                 raise ExecutionError(str(exc.args[0])) from None
-    with blas_held():
+    with blas_held(), buffers.pass_scope():
         _run(network, values, binding, wanted)
     return {t.name: values[t] for t in wanted}
 

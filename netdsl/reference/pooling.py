@@ -19,6 +19,7 @@ import numpy as np
 
 from ..graph.enums import LayerType
 from ..layers.padding import window_counts
+from . import buffers
 from .convolution import flatten_batch
 from .registry import kernel
 from .threads import PIECES, parallel, split
@@ -91,7 +92,7 @@ def pooling(layer, x):
     pads = [(0, 0), (0, 0)] + list(zip(layer.pre_padding, layer.post_padding))
     window, stride = layer.window_size_nd, layer.stride_nd
     divisor = _divisor(layer, x.shape[2:], out_spatial) if kind != "MAX" else None
-    result = np.empty(x.shape[:2] + tuple(out_spatial), np.float32)
+    result = buffers.empty(x.shape[:2] + tuple(out_spatial), np.float32)
     planes = result.reshape((-1,) + tuple(out_spatial))
     source = x.reshape((-1, 1) + x.shape[2:])
 

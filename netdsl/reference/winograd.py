@@ -25,6 +25,7 @@ import weakref
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import buffers
 from .threads import PIECES, parallel, split
 
 _BT = {
@@ -101,7 +102,44 @@ def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | N
 
 _BLOCK_BYTES = 4 << 20     # a piece's working set at most: input tiles of a channel block, products
                            # of an output-channel block
+_ROW_BLOCK_BYTES = 1 << 20  # a row-blocked piece's transformed tiles and products (stays in L2)
+_ROW_BLOCK_TILES = 128      # ... with at least this many tiles for the matrix products
 
+
+def _input_tiles(xp, bt, m, tile_rows, tile_cols):
+    """V (a*a, C, tile_rows * tile_cols) of zero-padded input rows xp (C, tile_rows * m + 2, >= tile_cols * m + 2),
+    ordered (column point, row point): ``B^T d B`` of every tile, as two products with ``B^T``."""
+    a = m + 2
+    c, _, wp = xp.shape
+    s = xp.strides
+    # rows: D[a', c, tile row, col] = sum_u BT[a', u] xp[c, tile_row*m + u, col]
+    rows = as_strided(xp, shape=(a, c, tile_rows, wp), strides=(s[1], s[0], m * s[1], s[2]))
+    d = np.matmul(bt, np.ascontiguousarray(rows).reshape(a, -1)).reshape(a, c, tile_rows, wp)
+    s = d.strides
+    # columns: V[b', a', c, (tile row, tile col)] = sum_v BT[b', v] D[a', c, tile row, tile_col*m + v]
+    cols = as_strided(d, shape=(a, a, c, tile_rows, tile_cols), strides=(s[3], s[0], s[1], s[2], m * s[3]))
+    return np.matmul(bt, np.ascontiguousarray(cols).reshape(a, -1)).reshape(a * a, c, tile_rows * tile_cols)
+
+
+def _output_tiles(prod, at, m, tile_rows, tile_cols, target):
+    """Write ``A^T P A`` of the products prod (a*a, K, tile_rows * tile_cols) into target
+    (K, <= tile_rows*m, <= tile_cols*m), dropping the tile overhang past target's edges."""
+    a = m + 2
+    k = prod.shape[1]
+    # Y[j, i, k, t] = sum_{b', a'} AT[j, b'] AT[i, a'] prod[(b', a'), k, t]
+    z = np.matmul(at, prod.reshape(a, -1)).reshape(m, a, -1)
+    y = np.matmul(at, z).reshape(m, m, k, tile_rows, tile_cols)
+    oh, ow = target.shape[1:]
+    # one copy per column-in-tile j (per (j, i) when the last tile row overhangs): each reads contiguous
+    # planes of y; one transposing copy of the whole would read y with a stride of its largest axis
+    for j in range(min(m, ow)):
+        width = -(-(ow - j) // m)
+        columns = target[:, :, j::m]
+        if oh == tile_rows * m:
+            np.copyto(columns.reshape(k, tile_rows, m, width), y[j, :, :, :, :width].transpose(1, 2, 0, 3))
+            continue
+        for i in range(min(m, oh)):
+            np.copyto(columns[:, i::m], y[j, i, :, :-(-(oh - i) // m), :width])
 
 
 
@@ -110,15 +148,23 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
 
     ``pre`` is the (top, left) zero padding; rows and columns past the input
     (bottom/right padding, tile overhang) read zeros. ``epilogue(block)``
-    runs in place on each block of output channels after the bias.
+    runs in place on each block of the output after the bias.
 
-    Per image, two parallel phases (:func:`netdsl.reference.threads.parallel`):
-    input tiles transformed per block of input channels, then per block of
-    output channels the (m+2)^2 matrix products, the output transform, bias
-    and epilogue, while the block is in cache. The blocks depend on the
-    image's shape only, never on the batch size or the thread count: BLAS may
-    round differently for other matrix shapes, and an image must give the
-    same result alone, in any batch and on any machine's core count.
+    Work is cut into pieces run by :func:`netdsl.reference.threads.parallel`:
+
+    * a map of at least ``PIECES * _ROW_BLOCK_TILES`` tiles is cut into blocks
+      of tile rows, each piece doing its rows' input transform, the (m+2)^2
+      matrix products, output transform, bias and epilogue while they are in
+      cache;
+    * a smaller map (a deep layer: many channels, few tiles) runs in two phases
+      per image: input tiles transformed per block of input channels, then per
+      block of output channels the products, output transform, bias and
+      epilogue.
+
+    The pieces depend on the image's shape only, never on the batch size or
+    the thread count: BLAS may round differently for other matrix shapes, and
+    an image must give the same result alone, in any batch and on any
+    machine's core count.
     """
     n, c, h, wd = x.shape
     k = w.shape[0]
@@ -126,42 +172,54 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
     a = m + 2
     th, tw = -(-oh // m), -(-ow // m)
     hp, wp = th * m + 2, tw * m + 2
-    tiles = th * tw
     bt = _BT[m].astype(np.float32)
     at = _AT[m].astype(np.float32)
     u = filter_transform(w, m)
-    v = np.empty((a, a, c, tiles), np.float32)  # (column point, row point, channel, tile)
-    v2 = v.reshape(a * a, c, tiles)
-    rows_in, cols_in = min(h, hp - pre[0]), min(wd, wp - pre[1])
-    out = np.empty((n, k, oh, ow), np.float32)
-    image = None
+    cols_in = min(wd, wp - pre[1])
+    out = buffers.empty((n, k, oh, ow), np.float32)
 
-    def transform_input(block):
-        c0, c1 = block
-        xp = np.zeros((c1 - c0, hp, wp), np.float32)
-        xp[:, pre[0]:pre[0] + rows_in, pre[1]:pre[1] + cols_in] = x[image, c0:c1, :rows_in, :cols_in]
-        s = xp.strides
-        # rows: D[a', c, tile row, col] = sum_u BT[a', u] xp[c, tile_row*m + u, col]
-        rows = as_strided(xp, shape=(a, c1 - c0, th, wp), strides=(s[1], s[0], m * s[1], s[2]))
-        d = np.matmul(bt, np.ascontiguousarray(rows).reshape(a, -1)).reshape(a, c1 - c0, th, wp)
-        s = d.strides
-        # columns: V[b', a', c, (tile row, tile col)] = sum_v BT[b', v] D[a', c, tile row, tile_col*m + v]
-        cols = as_strided(d, shape=(a, a, c1 - c0, th, tw), strides=(s[3], s[0], s[1], s[2], m * s[3]))
-        v[:, :, c0:c1] = np.matmul(bt, np.ascontiguousarray(cols).reshape(a, -1)).reshape(a, a, c1 - c0, tiles)
-
-    def transform_output(block):
-        k0, k1 = block
-        kb = k1 - k0
-        prod = np.matmul(u[:, k0:k1], v2)  # (a*a, kb, tiles): one GEMM per transformed point
-        # Y[j, i, k, t] = sum_{b', a'} AT[j, b'] AT[i, a'] prod[(b', a'), k, t]
-        z = np.matmul(at, prod.reshape(a, -1)).reshape(m, a, kb * tiles)
-        y = np.matmul(at, z).reshape(m, m, kb, th, tw).transpose(2, 3, 1, 4, 0)
-        target = out[image, k0:k1]
-        np.copyto(target, y.reshape(kb, th * m, tw * m)[:, :oh, :ow])
+    def finish(target, k0, k1):
         if b is not None:
             target += b[k0:k1].reshape(-1, 1, 1)
         if epilogue is not None:
             epilogue(target)
+
+    def padded_rows(image, c0, c1, r0, r1):  # input rows of tile rows r0:r1, zero-padded to (C, rows, wp)
+        top = r0 * m - pre[0]
+        xp = np.zeros((c1 - c0, (r1 - r0) * m + 2, wp), np.float32)
+        lo, hi = max(0, top), min(h, top + xp.shape[1])
+        if hi > lo and cols_in > 0:
+            xp[:, lo - top:hi - top, pre[1]:pre[1] + cols_in] = x[image, c0:c1, lo:hi, :cols_in]
+        return xp
+
+    if th * tw >= PIECES * _ROW_BLOCK_TILES:
+        per_row = tw * a * a * (c + k) * 4
+        rows = min(-(-th // PIECES), max(-(-_ROW_BLOCK_TILES // tw), _ROW_BLOCK_BYTES // per_row))
+
+        def row_block(piece):
+            image, r0 = piece
+            r1 = min(th, r0 + rows)
+            v = _input_tiles(padded_rows(image, 0, c, r0, r1), bt, m, r1 - r0, tw)
+            target = out[image, :, r0 * m:min(oh, r1 * m)]
+            _output_tiles(np.matmul(u, v), at, m, r1 - r0, tw, target)
+            finish(target, 0, k)
+
+        parallel(row_block, [(image, r0) for image in range(n) for r0 in range(0, th, rows)])
+        return out
+
+    tiles = th * tw
+    v = np.empty((a * a, c, tiles), np.float32)  # (column point, row point), channel, tile
+    image = None
+
+    def transform_input(block):
+        c0, c1 = block
+        v[:, c0:c1] = _input_tiles(padded_rows(image, c0, c1, 0, th), bt, m, th, tw)
+
+    def transform_output(block):
+        k0, k1 = block
+        target = out[image, k0:k1]
+        _output_tiles(np.matmul(u[:, k0:k1], v), at, m, th, tw, target)  # one GEMM per transformed point
+        finish(target, k0, k1)
 
     inputs = split(c, max(PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))
     outputs = split(k, max(PIECES, min(k // 8, -(-k * a * a * tiles * 4 * 2 // _BLOCK_BYTES))))

@@ -146,3 +146,50 @@ def test_an_image_gives_the_same_bits_alone_in_a_batch_and_on_any_thread_count(m
         monkeypatch.setenv("NETDSL_NUM_THREADS", count)
         for i in range(3):
             assert np.array_equal(convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (26, 19), m)[0], batch[i])
+
+
+@settings(max_examples=40, deadline=None)
+@given(m=st.sampled_from(TILE_SIZES), n=st.integers(1, 2), c=st.integers(1, 6), k=st.integers(1, 6),
+       h=st.integers(1, 30), w=st.integers(1, 30), pre=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       post=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=st.integers(0, 2**32 - 1))
+@pytest.mark.parametrize("row_block_tiles", [1, 10**9], ids=["row blocks", "channel blocks"])
+def test_both_work_splits_match_direct_convolution(row_block_tiles, m, n, c, k, h, w, pre, post, seed):
+    """Either work split forced on any map (``_ROW_BLOCK_TILES`` 1: row blocks everywhere; a threshold no
+    map reaches: channel blocks). Row blocks cut the map at tile rows: the last block's overhang, paddings
+    wider than a tile and blocks that read only padding must all give direct convolution's answer."""
+    if h + pre[0] + post[0] < 3 or w + pre[1] + post[1] < 3:
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    kernel = rng.standard_normal((k, c, 3, 3), dtype=np.float32)
+    bias = rng.standard_normal(k, dtype=np.float32)
+    expected, out = direct(x, kernel, bias, pre, post)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(winograd, "_ROW_BLOCK_TILES", row_block_tiles)
+        got = convolve_winograd(x, kernel, bias, pre, out, m)
+    assert relative_error(got, expected) < RTOL
+
+
+@pytest.mark.parametrize("m", TILE_SIZES)
+def test_large_map_takes_row_blocks_and_matches_torch(m):
+    """An early detector layer (16 -> 32 channels, 104 x 98 map): enough tiles for the row-blocked split."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 16, 104, 98), dtype=np.float32)
+    kernel = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    assert -(-104 // m) * -(-98 // m) >= winograd.PIECES * winograd._ROW_BLOCK_TILES
+    truth = F.conv2d(torch.from_numpy(x).double(), torch.from_numpy(kernel).double(), padding=1).numpy()
+    assert relative_error(convolve_winograd(x, kernel, None, (1, 1), (104, 98), m), truth) < RTOL
+
+
+@pytest.mark.parametrize("m", TILE_SIZES)
+def test_row_blocks_give_the_same_bits_alone_in_a_batch_and_on_any_thread_count(monkeypatch, m):
+    monkeypatch.setattr(winograd, "_ROW_BLOCK_TILES", 4)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 8, 45, 37), dtype=np.float32)
+    kernel = rng.standard_normal((12, 8, 3, 3), dtype=np.float32)
+    monkeypatch.setenv("NETDSL_NUM_THREADS", "2")
+    batch = convolve_winograd(x, kernel, None, (1, 1), (45, 37), m)
+    for count in ("1", "3"):
+        monkeypatch.setenv("NETDSL_NUM_THREADS", count)
+        for i in range(3):
+            assert np.array_equal(convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (45, 37), m)[0], batch[i])
