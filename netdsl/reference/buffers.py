@@ -50,11 +50,11 @@ def _take(bucket: list) -> np.ndarray | None:
 
 
 def empty(shape, dtype=np.float32) -> np.ndarray:
-    """An uninitialised C-contiguous array of ``shape`` and ``dtype`` (like ``np.empty``), backed by a
-    pooled block when it is at least 1 MiB."""
+    """An uninitialised C-contiguous array of ``shape`` (int or tuple) and ``dtype`` (like ``np.empty``),
+    backed by a pooled block when it is at least 1 MiB. Raises what ``np.empty`` raises for a bad shape
+    or dtype."""
     dtype = np.dtype(dtype)
-    shape = tuple(int(s) for s in np.atleast_1d(shape)) if not isinstance(shape, int) else (shape,)
-    nbytes = math.prod(shape) * dtype.itemsize
+    nbytes = math.prod(np.atleast_1d(shape).tolist()) * dtype.itemsize
     if nbytes < _MIN_BYTES:
         return np.empty(shape, dtype)
     with _lock:
