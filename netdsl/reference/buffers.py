@@ -17,6 +17,10 @@ hand-out happen under one lock.
 Size: at the end of each outermost :func:`pass_scope` (one ``execute``
 call), free blocks not handed out during that pass are released, so the pool
 holds at most one pass's arrays plus what the caller still keeps.
+
+:func:`scratch` is the other kind of reuse: a per-thread work area for a
+kernel's temporaries inside one piece of work (an im2col chunk, an
+activation's product), which never leave the piece.
 """
 from __future__ import annotations
 
@@ -99,6 +103,33 @@ def _trim() -> None:
             _pool[nbytes] = kept
         else:
             del _pool[nbytes]
+
+
+_SCRATCH_MAX = 16 << 20    # a larger request is a plain array (never held by a thread)
+_scratch = threading.local()
+
+
+def scratch(slot: str, shape, dtype=np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape``, from this thread's work area named ``slot``.
+
+    The same thread asking again for the same slot gets the same memory, so
+    the array is only valid until the calling code asks for ``slot`` again:
+    it is for temporaries that never leave one piece of work (each use site
+    names its own slot). Areas grow to the largest request up to 16 MiB and
+    are kept for the thread's life; larger requests get a fresh array.
+    Raises what ``np.empty`` raises for a bad shape or dtype.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(np.atleast_1d(shape).tolist()) * dtype.itemsize
+    if nbytes > _SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    areas = getattr(_scratch, "areas", None)
+    if areas is None:
+        areas = _scratch.areas = {}
+    area = areas.get(slot)
+    if area is None or area.nbytes < nbytes:
+        area = areas[slot] = np.empty(max(nbytes, 64 << 10), np.uint8)
+    return area[:nbytes].view(dtype).reshape(shape)
 
 
 def pooled_bytes() -> int:

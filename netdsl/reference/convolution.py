@@ -22,11 +22,13 @@ import itertools
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ..graph.dtypes import DataType
 from ..graph.enums import LayerType
 from . import buffers
+from .layout import flatten_batch, pad_spatial
+from .pooling import max_pool
 from .executor import layer_weight
 from .registry import kernel
 from .threads import PIECES, parallel, split
@@ -36,8 +38,7 @@ from .winograd import choose_tile, convolve_winograd
 def windows(x, kernel_size, stride, dilation, pre, post, out_spatial, pad_value=0.0):
     """Strided window view of padded NC* input: shape (N, C, *out_spatial, *kernel_size)."""
     n = len(kernel_size)
-    if any(pre) or any(post):
-        x = np.pad(x, [(0, 0), (0, 0)] + list(zip(pre, post)), constant_values=pad_value)
+    x = pad_spatial(x, pre, post, pad_value)
     dk = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation))
     view = sliding_window_view(x, dk, axis=tuple(range(2, 2 + n)))
     index = (slice(None), slice(None))
@@ -46,39 +47,42 @@ def windows(x, kernel_size, stride, dilation, pre, post, out_spatial, pad_value=
     return view[index]
 
 
-def polyphase(x, kernel_size, stride, dilation, pre, post, out_spatial):
-    """Zero-padded NC* input split into its stride phases, for a strided convolution's im2col.
+def polyphase(x, step, pre, post):
+    """Zero-padded NC* input split into its phases of stride ``step``, for a strided convolution's im2col.
 
-    Returns ``(phases, taps)``: ``phases`` has shape (N, C, *stride, *Q) with
-    ``phases[n, c, *p, *q] = padded[n, c, *(q * stride + p)]``; ``taps`` lists,
-    per kernel tap in KCRS order, its phase index tuple and its offset in Q,
-    so that output cell o of tap (r...) reads ``phases[..., *phase, *(offset + o)]``
-    (every read has unit stride along the last axis).
+    Returns ``phases`` of shape (N, C, *step, *Q) with
+    ``phases[n, c, *p, *q] = padded[n, c, *(q * step + p)]`` (Q covers the
+    whole padded input); :func:`phase_taps` says where each kernel tap reads.
     """
-    n = len(kernel_size)
+    n = len(step)
     spatial = x.shape[2:]
-    need = [max(i + b + a, (o - 1) * s + d * (k - 1) + 1)
-            for i, b, a, o, s, d, k in zip(spatial, pre, post, out_spatial, stride, dilation, kernel_size)]
-    q = [-(-L // s) for L, s in zip(need, stride)]
-    phases = buffers.empty(x.shape[:2] + tuple(stride) + tuple(q), np.float32)
+    q = [-(-(i + b + a) // s) for i, b, a, s in zip(spatial, pre, post, step)]
+    phases = buffers.empty(x.shape[:2] + tuple(step) + tuple(q), np.float32)
     order = (0, 1) + tuple(3 + 2 * d for d in range(n)) + tuple(2 + 2 * d for d in range(n))
 
     def split_channels(block):  # zero-pad a block of channels, then one transposing copy into its phases
         c0, c1 = block
-        padded = np.zeros((x.shape[0], c1 - c0) + tuple(qi * s for qi, s in zip(q, stride)), np.float32)
+        padded = np.zeros((x.shape[0], c1 - c0) + tuple(qi * s for qi, s in zip(q, step)), np.float32)
         padded[(slice(None), slice(None)) + tuple(slice(b, b + i) for b, i in zip(pre, spatial))] = x[:, c0:c1]
-        shape = (x.shape[0], c1 - c0) + tuple(v for qi, s in zip(q, stride) for v in (qi, s))
+        shape = (x.shape[0], c1 - c0) + tuple(v for qi, s in zip(q, step) for v in (qi, s))
         phases[:, c0:c1] = padded.reshape(shape).transpose(order)
 
     parallel(split_channels, split(x.shape[1], min(x.shape[1], PIECES * 2)))
+    return phases
+
+
+def phase_taps(kernel_size, dilation, step):
+    """Per kernel tap in KCRS order, (phase index tuple, offset in Q) in :func:`polyphase`'s ``phases``
+    of stride ``step``: output cell o of a convolution of that stride reads tap (r...) at
+    ``phases[..., *phase, *(offset + o)]`` (unit stride along the last axis)."""
     taps = []
     for tap in itertools.product(*(range(k) for k in kernel_size)):
         reach = [t * d for t, d in zip(tap, dilation)]
-        taps.append((tuple(r % s for r, s in zip(reach, stride)), tuple(r // s for r, s in zip(reach, stride))))
-    return phases, taps
+        taps.append((tuple(r % s for r, s in zip(reach, step)), tuple(r // s for r, s in zip(reach, step))))
+    return taps
 
 
-def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue=None):
+def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue=None, pool=None):
     """x (N, C, *S) float32, w (K, C/groups, *R) -> (N, K, *out_spatial) float32.
 
     im2col in cache-sized chunks of output rows (from :func:`polyphase` for a
@@ -87,48 +91,104 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
     cache, then ``epilogue(block)`` in place on it (any elementwise
     function). Chunks run on :func:`netdsl.reference.threads.parallel`; an
     image with fewer than ``PIECES`` chunks has each chunk's output channels
-    cut into blocks instead. Raises nothing of its own (shapes are the
-    layer's, checked when it was added).
+    cut into blocks instead.
+
+    ``pool`` = (p, q), for a 2-D stride-1 convolution only, makes the result
+    the maximum over non-overlapping p x q windows, (N, K, OH // p, OW // q):
+    the chunk's im2col columns are ordered (column offset in the window,
+    row, window), so its product is pooled by maxima of contiguous rows in
+    the thread's scratch area, before the bias and the epilogue. Both are
+    monotone (bias addition; the fused activations), so this is exactly the
+    maximum of the activated outputs, with 1/(p q) of their work, and the
+    full-size map is never written.
+
+    Raises nothing of its own (shapes are the layer's, checked when it was
+    added).
     """
-    n_batch, channels = x.shape[:2]
+    n_batch = x.shape[0]
     k_out, cg = w.shape[:2]
     ksize = w.shape[2:]
     n = len(ksize)
     kg = k_out // groups
-    out = buffers.empty((n_batch, k_out, math.prod(out_spatial)), np.float32)
+    patch = cg * math.prod(ksize)
+    grid = tuple(out_spatial) if pool is None else tuple(o // f for o, f in zip(out_spatial, pool))
+    out = buffers.empty((n_batch, k_out, math.prod(grid)), np.float32)
     pointwise = all(k == 1 for k in ksize) and all(s == 1 for s in stride) and not any(pre) and not any(post)
     strided = not pointwise and any(s > 1 for s in stride)
-    if strided:
-        phases, taps = polyphase(x, ksize, stride, dilation, pre, post, out_spatial)
+    if pool is not None:  # the input's column phases of the window width: every im2col copy has unit stride
+        pointwise = strided = False
+        p, q = pool
+        # (N, C, q, Hp + 1, Wq): an extra zero row, read only by dropped columns
+        columns_phased = polyphase(x, (1, q), pre, (post[0] + 1, post[1]))[:, :, 0]
+        wq = columns_phased.shape[-1]
+        flat = columns_phased.reshape(columns_phased.shape[:3] + (-1,))
+        sn, sc, _, sw = flat.strides
+        reads = {}  # (column tap s, column offset jq) -> (N, C, R, rows * Wq): the runs the taps read
+        for s in range(ksize[1]):
+            for jq in range(q):
+                reach = jq + s * dilation[1]  # padded column of output column j q + jq is j q + reach
+                reads[s, jq] = as_strided(flat[:, :, reach % q, reach // q:], strides=(sn, sc, sw * wq * dilation[0], sw),
+                                          shape=flat.shape[:2] + (ksize[0], grid[0] * p * wq))
+    elif strided:
+        phases = polyphase(x, stride, pre, post)
+        taps = phase_taps(ksize, dilation, stride)
     elif not pointwise:
         view = windows(x, ksize, stride, dilation, pre, post, out_spatial)
         order = (0, 1) + tuple(range(2 + n, 2 + 2 * n)) + tuple(range(2, 2 + n))
         view = view.transpose(order)  # (N, C, *R, *O)
     w2 = w.reshape(groups, kg, -1).astype(np.float32, copy=False)
     bias = None if b is None else b.reshape(k_out, 1)
-    rows = _rows_per_chunk(cg * math.prod(ksize), out_spatial)
-    plane = math.prod(out_spatial[1:])
-    chunks = [(i, g, r0, min(out_spatial[0], r0 + rows)) for i in range(n_batch) for g in range(groups)
-              for r0 in range(0, out_spatial[0], rows)]
+    if pool is None:
+        rows = _rows_per_chunk(patch, out_spatial)
+    else:  # chunks of whole windows, of about the size of unpooled ones
+        rows = max(1, _rows_per_chunk(patch, (grid[0] * p, grid[1] * q)) // p)
+    plane = math.prod(grid[1:])
+    chunks = [(i, g, r0, min(grid[0], r0 + rows)) for i in range(n_batch) for g in range(groups)
+              for r0 in range(0, grid[0], rows)]
 
     def columns(i, g, r0, r1):
+        """The chunk's im2col matrix (in this thread's scratch area, except for a pointwise layer)."""
         if pointwise:
             return x[i, g * cg:(g + 1) * cg].reshape(cg, -1)[:, r0 * plane:r1 * plane]
+        if pool is not None:
+            return pooled_columns(i, g, r0, r1)
+        cols = buffers.scratch("im2col", (cg, math.prod(ksize), r1 - r0) + tuple(out_spatial[1:]))
         if strided:  # one contiguous-row copy per kernel tap
-            cols = np.empty((cg, len(taps), r1 - r0) + tuple(out_spatial[1:]), np.float32)
             for t, (phase, offset) in enumerate(taps):
                 index = (i, slice(g * cg, (g + 1) * cg)) + phase + (slice(offset[0] + r0, offset[0] + r1),)
                 index += tuple(slice(o, o + size) for o, size in zip(offset[1:], out_spatial[1:]))
                 cols[:, t] = phases[index]
-            return cols.reshape(cg * len(taps), -1)
-        return view[i, g * cg:(g + 1) * cg, ..., r0:r1, *(slice(None),) * (n - 1)].reshape(
-            cg * math.prod(ksize), -1)
+        else:
+            np.copyto(cols.reshape((cg,) + tuple(ksize) + cols.shape[2:]),
+                      view[i, g * cg:(g + 1) * cg, ..., r0:r1, *(slice(None),) * (n - 1)])
+        return cols.reshape(patch, -1)
+
+    def pooled_columns(i, g, r0, r1):
+        """(C R S, q * p(r1-r0) * Wq): column (jq, y, j) is output cell (y, j q + jq) of the chunk for
+        j < OW // q; the columns past that, to the phase width Wq, are computed and dropped, so each tap
+        copies whole runs of consecutive phase rows."""
+        run = p * (r1 - r0) * wq
+        cols = buffers.scratch("im2col", (cg,) + tuple(ksize) + (q, run))
+        for (s, jq), taps_read in reads.items():
+            cols[:, :, s, jq] = taps_read[i, g * cg:(g + 1) * cg, :, p * r0 * wq:p * r0 * wq + run]
+        return cols.reshape(patch, -1)
 
     def product(i, g, r0, r1, cols, k0=0, k1=kg):
-        target = out[i, g * kg + k0:g * kg + k1, r0 * plane:r1 * plane]
-        np.matmul(w2[g, k0:k1], cols, out=target)
+        channels = slice(g * kg + k0, g * kg + k1)
+        target = out[i, channels, r0 * plane:r1 * plane]
+        if pool is None:
+            np.matmul(w2[g, k0:k1], cols, out=target)
+        else:  # products of the whole windows, then their maxima: column offsets, then row offsets
+            full = buffers.scratch("convolution-chunk", (k1 - k0, q, r1 - r0, p, wq))
+            np.matmul(w2[g, k0:k1], cols, out=full.reshape(k1 - k0, -1))
+            for jq in range(1, q):
+                np.maximum(full[:, 0], full[:, jq], out=full[:, 0])
+            pooled = target.reshape(k1 - k0, r1 - r0, grid[1])
+            np.maximum(full[:, 0, :, 0, :grid[1]], full[:, 0, :, 1 % p, :grid[1]], out=pooled)
+            for ip in range(2, p):
+                np.maximum(pooled, full[:, 0, :, ip, :grid[1]], out=pooled)
         if bias is not None:
-            target += bias[g * kg + k0:g * kg + k1]
+            target += bias[channels]
         if epilogue is not None:
             epilogue(target)
 
@@ -139,9 +199,9 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
     else:
         blocks = split(kg, min(PIECES, kg // _MIN_CHANNEL_BLOCK))
         for chunk in chunks:
-            cols = np.ascontiguousarray(columns(*chunk))
-            parallel(lambda block: product(*chunk, cols, *block), blocks)
-    return out.reshape((n_batch, k_out) + tuple(out_spatial))
+            mats = columns(*chunk)  # this thread's scratch, read by all threads until parallel returns
+            parallel(lambda block: product(*chunk, mats, *block), blocks)
+    return out.reshape((n_batch, k_out) + grid)
 
 
 _MIN_CHANNEL_BLOCK = 8    # a piece of output channels has at least this many
@@ -163,12 +223,6 @@ def _rows_per_chunk(patch, out_spatial):
     if plane * rows_total >= PIECES * _PIECE_COLUMNS:
         rows = min(rows, -(-rows_total // PIECES))
     return rows
-
-
-def flatten_batch(x, n_spatial):
-    """(N..., C, *S) -> (prod(N...), C, *S) float32, and the leading dims to restore."""
-    lead = x.shape[:-n_spatial - 1]
-    return x.reshape((-1,) + x.shape[-n_spatial - 1:]).astype(np.float32, copy=False), lead
 
 
 def layer_weights(layer):
@@ -194,12 +248,14 @@ def winograd_tile(layer, x_shape, out_spatial, w) -> int | None:
     return choose_tile(1, x_shape[1], w.shape[0], out_spatial)
 
 
-def convolution_nd(layer, x, *kernel_input, epilogue=None):
+def convolution_nd(layer, x, *kernel_input, epilogue=None, pool=None):
     """x (N..., C, *S) -> (N..., K, *O) float32; leading dims before C are batch dims. The kernel is
     the layer's weights or, when the layer has a second input, that tensor (KCRS). ``epilogue(block)``,
-    if given, runs in place on every block of the output as the kernel finishes it (the executor fuses
-    an activation so: :mod:`netdsl.reference.fusion`). Winograd (:func:`winograd_tile`) or
-    :func:`convolve`; semantics: TensorRT IConvolutionLayer, as ``netdsl.layers.convolution``."""
+    if given, runs in place on every block of the output as the kernel finishes it; ``pool`` (a
+    window), if given, max-pools the result over non-overlapping windows, giving (N..., K, *(O // pool))
+    (the executor fuses an activation and a max pooling so: :mod:`netdsl.reference.fusion`).
+    Winograd (:func:`winograd_tile`) or :func:`convolve`; semantics: TensorRT IConvolutionLayer, as
+    ``netdsl.layers.convolution``."""
     w, b = layer_weights(layer)
     if kernel_input:
         w = np.asarray(kernel_input[0], dtype=np.float32)
@@ -208,10 +264,18 @@ def convolution_nd(layer, x, *kernel_input, epilogue=None):
     out_spatial = layer.outputs[0].shape[-n:]
     tile = None if kernel_input else winograd_tile(layer, x.shape, out_spatial, w)
     if tile is not None:
-        return convolve_winograd(x, w, b, layer.pre_padding, out_spatial, tile, epilogue).reshape(
-            lead + (w.shape[0],) + tuple(out_spatial))
-    out = convolve(x, w, b, layer.stride_nd, layer.dilation_nd, layer.pre_padding, layer.post_padding,
-                   layer.num_groups, out_spatial, epilogue)
+        # Winograd blocks are whole tiles: they pool alone when a tile holds whole windows
+        inside = pool if pool is None or (tile % pool[0] == 0 and tile % pool[1] == 0) else None
+        out = convolve_winograd(x, w, b, layer.pre_padding, out_spatial, tile, epilogue, inside)
+    else:
+        # fused pooling in the direct kernel: 2-D stride-1 layers (window offsets are then plain columns)
+        inside = pool if pool is None or (n == 2 and tuple(layer.stride_nd) == (1, 1)) else None
+        out = convolve(x, w, b, layer.stride_nd, layer.dilation_nd, layer.pre_padding, layer.post_padding,
+                       layer.num_groups, out_spatial, epilogue, inside)
+    if pool is not None and inside is None:  # a Winograd tile does not hold whole windows
+        pooled = buffers.empty(out.shape[:2] + tuple(o // p for o, p in zip(out.shape[2:], pool)), np.float32)
+        max_pool(out, pool, pooled)
+        out = pooled
     return out.reshape(lead + out.shape[1:])
 
 

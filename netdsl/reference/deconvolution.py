@@ -19,7 +19,8 @@ import math
 import numpy as np
 
 from ..graph.enums import LayerType
-from .convolution import flatten_batch, layer_weights
+from .convolution import layer_weights
+from .layout import flatten_batch
 from .registry import kernel
 from .threads import matmul
 

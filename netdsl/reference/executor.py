@@ -1,8 +1,9 @@
 """The NumPy reference executor: runs any Network on CPU with TensorRT's layer semantics.
 
 Layers run in insertion order (a Network is topologically ordered by
-construction); an activation that only finishes a convolution runs inside the
-convolution's kernel (:mod:`netdsl.reference.fusion`, bit-identical results).
+construction); an activation and a max pooling that only finish a convolution
+run inside the convolution's kernel (:mod:`netdsl.reference.fusion`,
+bit-identical results).
 BLAS is held to one thread per call for the whole run, the kernels spreading
 their own work over the cores (:mod:`netdsl.reference.threads`). Float16 and
 bfloat16 tensors are computed in float32 (some kernels use float64) and rounded to their DataType after every layer, as
@@ -231,10 +232,11 @@ def _run(network, values, binding, wanted) -> None:
         args = [_compute_form(values[t]) for t in layer.inputs]
         view = BoundLayer(layer, binding) if binding and _needs_binding(layer) else layer
         produces = layer
-        if layer in fused:  # the activation after it runs in place inside its kernel
-            produces, fn = fused[layer]
-            skipped.add(produces)
-            result = lookup(layer)(view, *args, epilogue=fn)
+        if layer in fused:  # the activation and/or pooling after it run inside its kernel
+            chain = fused[layer]
+            skipped.update(chain.layers)
+            produces = chain.layers[-1]
+            result = lookup(layer)(view, *args, **chain.kwargs())
         else:
             result = lookup(layer)(view, *args)
         if not isinstance(result, (list, tuple)):

@@ -20,7 +20,7 @@ import numpy as np
 from ..graph.enums import LayerType
 from ..layers.padding import window_counts
 from . import buffers
-from .convolution import flatten_batch
+from .layout import flatten_batch, pad_spatial
 from .registry import kernel
 from .threads import PIECES, parallel, split
 
@@ -55,8 +55,12 @@ def _reduce(xp, window, stride, out_spatial, op, out=None):
     return out
 
 
-def _pad(x, pads, value):
-    return np.pad(x, pads, constant_values=value) if any(b or a for b, a in pads) else x
+def max_pool(x, window, out):
+    """Max over the non-overlapping windows of NC* ``x`` (stride = window, no padding) into ``out``, shape
+    (N, C, *(S // window)): cells past the last whole window are dropped, as a pooling layer with
+    EXPLICIT_ROUND_DOWN does. Used by the convolution kernel for a fused MAX pooling
+    (:mod:`netdsl.reference.fusion`); the same maxima as :func:`pooling`, so the same bits."""
+    _reduce(x, tuple(window), tuple(window), out.shape[2:], np.maximum, out=out)
 
 
 def _divisor(layer, spatial, out_spatial):
@@ -79,6 +83,9 @@ def _global(x, n, kind, blend):
     return (1 - blend) * x.max(axis=axes, keepdims=True) + blend * average
 
 
+_PARALLEL_CELLS = 1 << 18   # inputs with fewer cells pool in one piece
+
+
 @kernel(LayerType.POOLING)
 def pooling(layer, x):
     """x (N..., C, *S) -> (N..., C, *O) float32; leading dims before C are batch dims."""
@@ -89,7 +96,7 @@ def pooling(layer, x):
         result = _global(x, n, kind, layer.blend_factor)
         return result.reshape(lead + result.shape[1:])
     out_spatial = layer.outputs[0].shape[-n:]
-    pads = [(0, 0), (0, 0)] + list(zip(layer.pre_padding, layer.post_padding))
+    pre, post = layer.pre_padding, layer.post_padding
     window, stride = layer.window_size_nd, layer.stride_nd
     divisor = _divisor(layer, x.shape[2:], out_spatial) if kind != "MAX" else None
     result = buffers.empty(x.shape[:2] + tuple(out_spatial), np.float32)
@@ -101,14 +108,15 @@ def pooling(layer, x):
         part = source[p0:p1]
         target = planes[p0:p1].reshape((p1 - p0, 1) + tuple(out_spatial))
         if kind == "MAX":
-            _reduce(_pad(part, pads, -np.inf), window, stride, out_spatial, np.maximum, out=target)
+            _reduce(pad_spatial(part, pre, post, -np.inf), window, stride, out_spatial, np.maximum, out=target)
             return
-        average = _reduce(_pad(part, pads, 0), window, stride, out_spatial, np.add) / divisor
+        average = _reduce(pad_spatial(part, pre, post, 0), window, stride, out_spatial, np.add) / divisor
         if kind == "AVERAGE":
             target[...] = average
             return
-        maximum = _reduce(_pad(part, pads, -np.inf), window, stride, out_spatial, np.maximum)
+        maximum = _reduce(pad_spatial(part, pre, post, -np.inf), window, stride, out_spatial, np.maximum)
         target[...] = (1 - layer.blend_factor) * maximum + layer.blend_factor * average
 
-    parallel(pool, split(planes.shape[0], PIECES))
+    # small maps in one piece: a piece costs more than pooling a few thousand cells
+    parallel(pool, split(planes.shape[0], PIECES if x.size >= _PARALLEL_CELLS else 1))
     return result.reshape(lead + result.shape[1:])

@@ -121,34 +121,51 @@ def _input_tiles(xp, bt, m, tile_rows, tile_cols):
     return np.matmul(bt, np.ascontiguousarray(cols).reshape(a, -1)).reshape(a * a, c, tile_rows * tile_cols)
 
 
-def _output_tiles(prod, at, m, tile_rows, tile_cols, target):
+def _output_tiles(prod, at, m, tile_rows, tile_cols, target, pool=(1, 1)):
     """Write ``A^T P A`` of the products prod (a*a, K, tile_rows * tile_cols) into target
-    (K, <= tile_rows*m, <= tile_cols*m), dropping the tile overhang past target's edges."""
+    (K, <= tile_rows*m // p, <= tile_cols*m // q) for ``pool`` = (p, q) dividing m: each target cell
+    is the maximum of its p x q window of outputs ((1, 1): the outputs themselves). Cells past
+    target's edges (tile overhang, a last partial window) are dropped."""
     a = m + 2
     k = prod.shape[1]
+    p, q = pool
     # Y[j, i, k, t] = sum_{b', a'} AT[j, b'] AT[i, a'] prod[(b', a'), k, t]
     z = np.matmul(at, prod.reshape(a, -1)).reshape(m, a, -1)
-    y = np.matmul(at, z).reshape(m, m, k, tile_rows, tile_cols)
+    y = np.matmul(at, z).reshape(m // q, q, m // p, p, k, tile_rows, tile_cols)
+    if (p, q) != (1, 1):  # window maxima: maxima of whole (K, tiles) planes, one per window offset
+        pooled = y[:, 0, :, 0].copy()
+        for jq in range(q):
+            for ip in range(p):
+                if jq or ip:
+                    np.maximum(pooled, y[:, jq, :, ip], out=pooled)
+        y = pooled
+    else:
+        y = y[:, 0, :, 0]
+    mr, mc = m // p, m // q  # target cells per tile, down and across
     oh, ow = target.shape[1:]
     # one copy per column-in-tile j (per (j, i) when the last tile row overhangs): each reads contiguous
     # planes of y; one transposing copy of the whole would read y with a stride of its largest axis
-    for j in range(min(m, ow)):
-        width = -(-(ow - j) // m)
-        columns = target[:, :, j::m]
-        if oh == tile_rows * m:
-            np.copyto(columns.reshape(k, tile_rows, m, width), y[j, :, :, :, :width].transpose(1, 2, 0, 3))
+    for j in range(min(mc, ow)):
+        width = -(-(ow - j) // mc)
+        columns = target[:, :, j::mc]
+        if oh == tile_rows * mr:
+            np.copyto(columns.reshape(k, tile_rows, mr, width), y[j, :, :, :, :width].transpose(1, 2, 0, 3))
             continue
-        for i in range(min(m, oh)):
-            np.copyto(columns[:, i::m], y[j, i, :, :-(-(oh - i) // m), :width])
+        for i in range(min(mr, oh)):
+            np.copyto(columns[:, i::mr], y[j, i, :, :-(-(oh - i) // mr), :width])
 
 
-
-def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
+def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool=None):
     """x (N, C, H, W) float32, w (K, C, 3, 3) -> (N, K, OH, OW) float32, stride 1, no dilation.
 
     ``pre`` is the (top, left) zero padding; rows and columns past the input
     (bottom/right padding, tile overhang) read zeros. ``epilogue(block)``
-    runs in place on each block of the output after the bias.
+    runs in place on each block of the output after the bias. With ``pool``
+    (a window (p, q) dividing m) the result is the maximum over
+    non-overlapping p x q windows, (N, K, OH // p, OW // q), taken in the
+    output transform before the bias and the epilogue: both are monotone
+    (bias addition and the fused activations), so this gives the maxima of
+    the activated outputs exactly, with a quarter of their work for 2 x 2.
 
     Work is cut into pieces run by :func:`netdsl.reference.threads.parallel`:
 
@@ -176,7 +193,9 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
     at = _AT[m].astype(np.float32)
     u = filter_transform(w, m)
     cols_in = min(wd, wp - pre[1])
-    out = buffers.empty((n, k, oh, ow), np.float32)
+    pool = tuple(pool) if pool is not None else (1, 1)
+    out = buffers.empty((n, k, oh // pool[0], ow // pool[1]), np.float32)
+    rows_per_tile = m // pool[0]
 
     def finish(target, k0, k1):
         if b is not None:
@@ -200,8 +219,8 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
             image, r0 = piece
             r1 = min(th, r0 + rows)
             v = _input_tiles(padded_rows(image, 0, c, r0, r1), bt, m, r1 - r0, tw)
-            target = out[image, :, r0 * m:min(oh, r1 * m)]
-            _output_tiles(np.matmul(u, v), at, m, r1 - r0, tw, target)
+            target = out[image, :, r0 * rows_per_tile:r1 * rows_per_tile]
+            _output_tiles(np.matmul(u, v), at, m, r1 - r0, tw, target, pool)
             finish(target, 0, k)
 
         parallel(row_block, [(image, r0) for image in range(n) for r0 in range(0, th, rows)])
@@ -218,7 +237,7 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None):
     def transform_output(block):
         k0, k1 = block
         target = out[image, k0:k1]
-        _output_tiles(np.matmul(u[:, k0:k1], v), at, m, th, tw, target)  # one GEMM per transformed point
+        _output_tiles(np.matmul(u[:, k0:k1], v), at, m, th, tw, target, pool)  # one GEMM per transformed point
         finish(target, k0, k1)
 
     inputs = split(c, max(PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))
