@@ -3,7 +3,11 @@
 Each framework runs in its own process (so thread pools, caches and peak
 memory do not mix), on the same preprocessed blob (batch 1: samples/dog.jpg;
 batch 4: dog, eagle, giraffe, horses from tests/data/darknet/images):
-3 warm-up runs, then the median of N timed runs (default 20).
+3 warm-up runs, then N timed runs (default 20). That is repeated in R rounds
+(default 3), each a fresh process per framework, the frameworks in rotating
+order; the figures are over all rounds' runs. This VM's speed drifts by
+10-30 % over seconds, so one process per framework can land a framework in
+a slow stretch; rounds spread every framework over the whole run.
 
 * netdsl: the zoo network built at the static shape (batch, 3, 416, 416)
   (``--netdsl-dynamic``: runtime dimensions, as ``build_network()``),
@@ -33,7 +37,7 @@ Targets (issue 11): netdsl / OpenCV <= 1.0x, netdsl / onnxruntime <= 1.5x
 (ratios of the medians; the ratio of the minima is printed too, as it
 suffers less from other processes' load), peak memory netdsl / OpenCV <= 1.5x.
 
-    python benchmarks/yolo_speed.py [--models yolov3-tiny,yolov3] [--batches 1,4] [--runs 20]
+    python benchmarks/yolo_speed.py [--models yolov3-tiny,yolov3] [--batches 1,4] [--runs 20] [--rounds 3]
                                     [--frameworks netdsl,opencv,onnxruntime] [--json results.json]
 """
 from __future__ import annotations
@@ -264,6 +268,9 @@ def main():
     parser.add_argument("--batches", default="1,4")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per framework (>= 15 for the issue's "
                                                              "figures; after 3 warm-up runs)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh processes per framework, run in rotating order (the VM's speed drifts over "
+                             "seconds; rounds spread each framework over the run); times are pooled")
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--netdsl-dynamic", action="store_true",
                         help="netdsl network with runtime batch/height/width (default: built at the static shape)")
@@ -285,17 +292,18 @@ def main():
         bad = [x for x in (models if name == "model" else frameworks) if x not in known]
         if bad:
             parser.error(f"unknown {name} {', '.join(bad)} (choose from {', '.join(known)})")
-    if args.runs < 1:
-        parser.error("--runs must be >= 1")
+    if args.runs < 1 or args.rounds < 1:
+        parser.error("--runs and --rounds must be >= 1")
     cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="netdsl-yolo-bench-"))
     cache.mkdir(parents=True, exist_ok=True)
     info = machine()
     print(f"{info['date']}  {info['cpu']}, {info['cpus']} logical CPUs, Python {info['python']}, "
           f"load average {', '.join(f'{x:.2f}' for x in info['load_avg'] or ())}")
-    print(f"{WARMUP} warm-up runs, then median of {args.runs}; each framework in its own process; cache {cache}")
+    print(f"{WARMUP} warm-up runs, then {args.runs} timed runs, in each of {args.rounds} rounds (a fresh process per "
+          f"framework and round, frameworks in rotating order); medians over all rounds' runs; cache {cache}")
     print("note: on a shared machine (load average above the core count) the timings are noisy, netdsl's most "
           "(OpenBLAS threads wait on busy cores); the ratio of the minima is less sensitive to others' load")
-    all_results = {"machine": info, "runs": args.runs, "netdsl_dynamic": args.netdsl_dynamic, "cases": []}
+    all_results = {"machine": info, "runs": args.runs, "rounds": args.rounds, "netdsl_dynamic": args.netdsl_dynamic, "cases": []}
     try:
         for model in models:
             start = time.perf_counter()
@@ -311,9 +319,20 @@ def main():
                 if "onnxruntime" in frameworks:
                     onnx_path, export_report = export_onnx(model, batch, cache)
                 results = {}
+                for rnd in range(args.rounds):  # each round starts with the next framework
+                    shift = rnd % len(frameworks)
+                    for fw in frameworks[shift:] + frameworks[:shift]:
+                        r = run_worker(fw, model, batch, args, cache, files, onnx_path)
+                        r["round_medians"] = [statistics.median(r["times"])]
+                        if fw in results:
+                            kept = results[fw]
+                            kept["times"] += r["times"]
+                            kept["round_medians"] += r["round_medians"]
+                            kept["mem_peak_mib"] = max(kept["mem_peak_mib"], r["mem_peak_mib"])
+                        else:
+                            results[fw] = r
                 for fw in frameworks:
-                    r = run_worker(fw, model, batch, args, cache, files, onnx_path)
-                    results[fw] = r
+                    r = results[fw]
                     extra = ""
                     if fw == "opencv":
                         extra = f"  [OpenCV {r['version']}, {r['threads']} threads, Winograd on]"
@@ -321,6 +340,9 @@ def main():
                         extra = (f"  [onnxruntime {r['version']}, intra-op threads {r['intra_op_num_threads']} "
                                  f"(0 = default: one per physical core), inter-op {r['inter_op_num_threads']}]")
                     print(f"{fw:<12} {_fmt_times(r)}{extra}")
+                    if args.rounds > 1:
+                        print(f"{'':<12} medians of the {args.rounds} rounds (one process each): "
+                              + ", ".join(f"{m * 1e3:.1f}" for m in r["round_medians"]) + " ms")
                     print(f"{'':<12} memory: before load {r['mem_baseline_mib']:.0f} MiB, after load "
                           f"{r['mem_after_load_mib']:.0f} MiB, peak {r['mem_peak_mib']:.0f} MiB "
                           f"(+{r['mem_peak_mib'] - r['mem_baseline_mib']:.0f} MiB over before-load); "

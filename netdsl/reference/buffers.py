@@ -120,16 +120,18 @@ def scratch(slot: str, shape, dtype=np.float32) -> np.ndarray:
     Raises what ``np.empty`` raises for a bad shape or dtype.
     """
     dtype = np.dtype(dtype)
-    nbytes = math.prod(np.atleast_1d(shape).tolist()) * dtype.itemsize
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > _SCRATCH_MAX:
         return np.empty(shape, dtype)
-    areas = getattr(_scratch, "areas", None)
-    if areas is None:
+    try:
+        areas = _scratch.areas
+    except AttributeError:
         areas = _scratch.areas = {}
     area = areas.get(slot)
     if area is None or area.nbytes < nbytes:
         area = areas[slot] = np.empty(max(nbytes, 64 << 10), np.uint8)
-    return area[:nbytes].view(dtype).reshape(shape)
+    return np.ndarray(shape, dtype, buffer=area)
 
 
 def pooled_bytes() -> int:

@@ -31,7 +31,7 @@ from .layout import flatten_batch, pad_spatial
 from .pooling import max_pool
 from .executor import layer_weight
 from .registry import kernel
-from .threads import PIECES, parallel, split
+from .threads import PIECES, balanced, parallel, split
 from .winograd import choose_tile, convolve_winograd
 
 
@@ -127,8 +127,9 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
         for s in range(ksize[1]):
             for jq in range(q):
                 reach = jq + s * dilation[1]  # padded column of output column j q + jq is j q + reach
-                reads[s, jq] = as_strided(flat[:, :, reach % q, reach // q:], strides=(sn, sc, sw * wq * dilation[0], sw),
-                                          shape=flat.shape[:2] + (ksize[0], grid[0] * p * wq))
+                reads[s, jq] = as_strided(flat[:, :, reach % q, reach // q:],
+                                          flat.shape[:2] + (ksize[0], grid[0] * p * wq),
+                                          (sn, sc, sw * wq * dilation[0], sw))
     elif strided:
         phases = polyphase(x, stride, pre, post)
         taps = phase_taps(ksize, dilation, stride)
@@ -143,8 +144,8 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
     else:  # chunks of whole windows, of about the size of unpooled ones
         rows = max(1, _rows_per_chunk(patch, (grid[0] * p, grid[1] * q)) // p)
     plane = math.prod(grid[1:])
-    chunks = [(i, g, r0, min(grid[0], r0 + rows)) for i in range(n_batch) for g in range(groups)
-              for r0 in range(0, grid[0], rows)]
+    chunks = [(i, g, r0, r1) for i in range(n_batch) for g in range(groups)
+              for r0, r1 in (balanced(grid[0], rows) if rows < grid[0] else [(0, grid[0])])]
 
     def columns(i, g, r0, r1):
         """The chunk's im2col matrix (in this thread's scratch area, except for a pointwise layer)."""
@@ -272,7 +273,7 @@ def convolution_nd(layer, x, *kernel_input, epilogue=None, pool=None):
         inside = pool if pool is None or (n == 2 and tuple(layer.stride_nd) == (1, 1)) else None
         out = convolve(x, w, b, layer.stride_nd, layer.dilation_nd, layer.pre_padding, layer.post_padding,
                        layer.num_groups, out_spatial, epilogue, inside)
-    if pool is not None and inside is None:  # a Winograd tile does not hold whole windows
+    if pool is not None and inside is None:  # the kernel could not pool (see above): pool its output
         pooled = buffers.empty(out.shape[:2] + tuple(o // p for o, p in zip(out.shape[2:], pool)), np.float32)
         max_pool(out, pool, pooled)
         out = pooled

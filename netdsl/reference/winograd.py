@@ -23,10 +23,9 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from . import buffers
-from .threads import PIECES, parallel, split
+from .threads import PIECES, balanced, parallel, split
 
 _BT = {
     2: np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64),
@@ -104,6 +103,13 @@ _BLOCK_BYTES = 4 << 20     # a piece's working set at most: input tiles of a cha
                            # of an output-channel block
 _ROW_BLOCK_BYTES = 1 << 20  # a row-blocked piece's transformed tiles and products (stays in L2)
 _ROW_BLOCK_TILES = 128      # ... with at least this many tiles for the matrix products
+_GROUP_BYTES = 64 << 20     # transformed input tiles of a group of images held at once (small maps)
+
+
+def _view(base, shape, strides):
+    """A strided view of the C-contiguous array ``base`` (like ``as_strided``, a tenth of its Python cost;
+    NumPy checks that every element lies inside ``base``)."""
+    return np.ndarray(shape, base.dtype, buffer=base, strides=strides)
 
 
 def _input_tiles(xp, bt, m, tile_rows, tile_cols):
@@ -113,11 +119,11 @@ def _input_tiles(xp, bt, m, tile_rows, tile_cols):
     c, _, wp = xp.shape
     s = xp.strides
     # rows: D[a', c, tile row, col] = sum_u BT[a', u] xp[c, tile_row*m + u, col]
-    rows = as_strided(xp, shape=(a, c, tile_rows, wp), strides=(s[1], s[0], m * s[1], s[2]))
+    rows = _view(xp, (a, c, tile_rows, wp), (s[1], s[0], m * s[1], s[2]))
     d = np.matmul(bt, np.ascontiguousarray(rows).reshape(a, -1)).reshape(a, c, tile_rows, wp)
     s = d.strides
     # columns: V[b', a', c, (tile row, tile col)] = sum_v BT[b', v] D[a', c, tile row, tile_col*m + v]
-    cols = as_strided(d, shape=(a, a, c, tile_rows, tile_cols), strides=(s[3], s[0], s[1], s[2], m * s[3]))
+    cols = _view(d, (a, a, c, tile_rows, tile_cols), (s[3], s[0], s[1], s[2], m * s[3]))
     return np.matmul(bt, np.ascontiguousarray(cols).reshape(a, -1)).reshape(a * a, c, tile_rows * tile_cols)
 
 
@@ -133,11 +139,11 @@ def _output_tiles(prod, at, m, tile_rows, tile_cols, target, pool=(1, 1)):
     z = np.matmul(at, prod.reshape(a, -1)).reshape(m, a, -1)
     y = np.matmul(at, z).reshape(m // q, q, m // p, p, k, tile_rows, tile_cols)
     if (p, q) != (1, 1):  # window maxima: maxima of whole (K, tiles) planes, one per window offset
-        pooled = y[:, 0, :, 0].copy()
-        for jq in range(q):
-            for ip in range(p):
-                if jq or ip:
-                    np.maximum(pooled, y[:, jq, :, ip], out=pooled)
+        offsets = [(jq, ip) for jq in range(q) for ip in range(p)]
+        jq, ip = offsets[1]
+        pooled = np.maximum(y[:, 0, :, 0], y[:, jq, :, ip])
+        for jq, ip in offsets[2:]:
+            np.maximum(pooled, y[:, jq, :, ip], out=pooled)
         y = pooled
     else:
         y = y[:, 0, :, 0]
@@ -174,9 +180,10 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
       matrix products, output transform, bias and epilogue while they are in
       cache;
     * a smaller map (a deep layer: many channels, few tiles) runs in two phases
-      per image: input tiles transformed per block of input channels, then per
-      block of output channels the products, output transform, bias and
-      epilogue.
+      per group of images: input tiles transformed per image and block of input
+      channels, then per block of output channels, image by image, the
+      products, output transform, bias and epilogue (so a block's transformed
+      filters stay in cache across the group's images).
 
     The pieces depend on the image's shape only, never on the batch size or
     the thread count: BLAS may round differently for other matrix shapes, and
@@ -205,10 +212,16 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
 
     def padded_rows(image, c0, c1, r0, r1):  # input rows of tile rows r0:r1, zero-padded to (C, rows, wp)
         top = r0 * m - pre[0]
-        xp = np.zeros((c1 - c0, (r1 - r0) * m + 2, wp), np.float32)
+        xp = buffers.scratch("winograd-input", (c1 - c0, (r1 - r0) * m + 2, wp))
         lo, hi = max(0, top), min(h, top + xp.shape[1])
-        if hi > lo and cols_in > 0:
-            xp[:, lo - top:hi - top, pre[1]:pre[1] + cols_in] = x[image, c0:c1, lo:hi, :cols_in]
+        if hi <= lo or cols_in <= 0:
+            xp.fill(0)
+            return xp
+        xp[:, :lo - top] = 0  # the border: rows above and below the input, columns left and right of it
+        xp[:, hi - top:] = 0
+        xp[:, lo - top:hi - top, :pre[1]] = 0
+        xp[:, lo - top:hi - top, pre[1] + cols_in:] = 0
+        xp[:, lo - top:hi - top, pre[1]:pre[1] + cols_in] = x[image, c0:c1, lo:hi, :cols_in]
         return xp
 
     if th * tw >= PIECES * _ROW_BLOCK_TILES:
@@ -216,33 +229,37 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
         rows = min(-(-th // PIECES), max(-(-_ROW_BLOCK_TILES // tw), _ROW_BLOCK_BYTES // per_row))
 
         def row_block(piece):
-            image, r0 = piece
-            r1 = min(th, r0 + rows)
+            image, r0, r1 = piece
             v = _input_tiles(padded_rows(image, 0, c, r0, r1), bt, m, r1 - r0, tw)
             target = out[image, :, r0 * rows_per_tile:r1 * rows_per_tile]
             _output_tiles(np.matmul(u, v), at, m, r1 - r0, tw, target, pool)
             finish(target, 0, k)
 
-        parallel(row_block, [(image, r0) for image in range(n) for r0 in range(0, th, rows)])
+        parallel(row_block, [(image, r0, r1) for image in range(n) for r0, r1 in balanced(th, rows)])
         return out
 
     tiles = th * tw
-    v = np.empty((a * a, c, tiles), np.float32)  # (column point, row point), channel, tile
-    image = None
+    # images go through in groups: all of a group's input tiles are transformed, then each block of
+    # output channels does every image of the group, so the block's transformed filters are read from
+    # memory once per group rather than once per image (they are the largest operand of deep layers)
+    group = max(1, min(n, _GROUP_BYTES // (a * a * c * tiles * 4)))
+    v = np.empty((group, a * a, c, tiles), np.float32)  # image, (column point, row point), channel, tile
+    first = 0
 
-    def transform_input(block):
-        c0, c1 = block
-        v[:, c0:c1] = _input_tiles(padded_rows(image, c0, c1, 0, th), bt, m, th, tw)
+    def transform_input(piece):
+        i, (c0, c1) = piece
+        v[i, :, c0:c1] = _input_tiles(padded_rows(first + i, c0, c1, 0, th), bt, m, th, tw)
 
     def transform_output(block):
         k0, k1 = block
-        target = out[image, k0:k1]
-        _output_tiles(np.matmul(u[:, k0:k1], v), at, m, th, tw, target, pool)  # one GEMM per transformed point
-        finish(target, k0, k1)
+        for i in range(min(group, n - first)):
+            target = out[first + i, k0:k1]
+            _output_tiles(np.matmul(u[:, k0:k1], v[i]), at, m, th, tw, target, pool)  # a GEMM per point
+            finish(target, k0, k1)
 
     inputs = split(c, max(PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))
     outputs = split(k, max(PIECES, min(k // 8, -(-k * a * a * tiles * 4 * 2 // _BLOCK_BYTES))))
-    for image in range(n):
-        parallel(transform_input, inputs)
+    for first in range(0, n, group):
+        parallel(transform_input, [(i, block) for i in range(min(group, n - first)) for block in inputs])
         parallel(transform_output, outputs)
     return out

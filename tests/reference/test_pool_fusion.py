@@ -33,7 +33,7 @@ def window_maxima(y, pool):
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 2), groups=st.sampled_from([1, 2]), cg=st.integers(1, 5), kg=st.integers(1, 6),
        h=st.integers(2, 40), w=st.integers(2, 40), kernel=st.sampled_from([(3, 3), (1, 1), (3, 2), (5, 5)]),
-       dilation=st.sampled_from([(1, 1), (2, 1)]), pre=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       dilation=st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 3)]), pre=st.tuples(st.integers(0, 2), st.integers(0, 2)),
        post=st.tuples(st.integers(0, 2), st.integers(0, 2)), pool=st.sampled_from([(2, 2), (3, 3), (2, 3), (1, 2)]),
        bias=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_direct_kernel_pools_exactly_the_activated_outputs(n, groups, cg, kg, h, w, kernel, dilation, pre, post,

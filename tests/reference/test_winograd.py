@@ -144,6 +144,8 @@ def test_an_image_gives_the_same_bits_alone_in_a_batch_and_on_any_thread_count(m
     kernel = rng.standard_normal((24, 16, 3, 3), dtype=np.float32)
     monkeypatch.setenv("NETDSL_NUM_THREADS", "2")
     batch = convolve_winograd(x, kernel, None, (1, 1), (45, 37), m)
+    monkeypatch.setattr(winograd, "_GROUP_BYTES", 1)  # small maps: images one at a time, not as one group
+    assert np.array_equal(convolve_winograd(x, kernel, None, (1, 1), (45, 37), m), batch)
     for count in ("1", "3"):
         monkeypatch.setenv("NETDSL_NUM_THREADS", count)
         for i in range(3):
