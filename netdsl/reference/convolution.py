@@ -54,18 +54,34 @@ def polyphase(x, step, pre, post):
     ``phases[n, c, *p, *q] = padded[n, c, *(q * step + p)]`` (Q covers the
     whole padded input); :func:`phase_taps` says where each kernel tap reads.
     """
-    n = len(step)
     spatial = x.shape[2:]
     q = [-(-(i + b + a) // s) for i, b, a, s in zip(spatial, pre, post, step)]
     phases = buffers.empty(x.shape[:2] + tuple(step) + tuple(q), np.float32)
-    order = (0, 1) + tuple(3 + 2 * d for d in range(n)) + tuple(2 + 2 * d for d in range(n))
+    # phase p holds padded cells p, p + s, ...: input cells (first, first + s, ...) land at q0, q0 + 1, ...
+    copies = []
+    for phase in itertools.product(*(range(s) for s in step)):
+        index, source, zeros = [], [], []
+        for p, s, b, i, qd in zip(phase, step, pre, spatial, q):
+            first = (p - b) % s                  # first input cell with padded position = p (mod s)
+            q0 = (first + b - p) // s            # its slot in the phase
+            count = max(0, -(-(i - first) // s)) if first < i else 0
+            index.append(slice(q0, q0 + count))
+            source.append(slice(first, first + (count - 1) * s + 1 if count else first, s))
+            zeros.append((q0, q0 + count, qd))
+        copies.append((phase, tuple(index), tuple(source), zeros))
 
-    def split_channels(block):  # zero-pad a block of channels, then one transposing copy into its phases
+    def split_channels(block):  # zero each phase's border, then one strided copy of the input into it
         c0, c1 = block
-        padded = np.zeros((x.shape[0], c1 - c0) + tuple(qi * s for qi, s in zip(q, step)), np.float32)
-        padded[(slice(None), slice(None)) + tuple(slice(b, b + i) for b, i in zip(pre, spatial))] = x[:, c0:c1]
-        shape = (x.shape[0], c1 - c0) + tuple(v for qi, s in zip(q, step) for v in (qi, s))
-        phases[:, c0:c1] = padded.reshape(shape).transpose(order)
+        for phase, index, source, zeros in copies:
+            target = phases[(slice(None), slice(c0, c1)) + phase]
+            for d, (lo, hi, qd) in enumerate(zeros):
+                lead = (slice(None), slice(None)) + index[:d]
+                if lo > 0:
+                    target[lead + (slice(0, lo),)] = 0
+                if hi < qd:
+                    target[lead + (slice(hi, qd),)] = 0
+            if all(sl.stop > sl.start for sl in index):
+                target[(slice(None), slice(None)) + index] = x[(slice(None), slice(c0, c1)) + source]
 
     parallel(split_channels, split(x.shape[1], min(x.shape[1], PIECES * 2)))
     return phases

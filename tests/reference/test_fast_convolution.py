@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netdsl.reference import convolution, threads
 from netdsl.reference.convolution import convolve
@@ -144,3 +146,24 @@ def test_blas_is_held_to_one_thread_inside_a_run_and_released_for_the_rnn_kernel
             assert counts() == before
         assert set(counts()) == {1}
     assert counts() == before
+
+
+@settings(max_examples=60, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=3), step=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_polyphase_splits_the_padded_input_into_its_stride_phases(shape, step, seed):
+    n = len(shape)
+    stride = step.draw(st.tuples(*[st.integers(1, 3)] * n))
+    pre = step.draw(st.tuples(*[st.integers(0, 3)] * n))
+    post = step.draw(st.tuples(*[st.integers(0, 3)] * n))
+    x = np.random.default_rng(seed).standard_normal((2, 3, *shape)).astype(np.float32)
+    phases = convolution.polyphase(x, stride, pre, post)
+    padded = np.pad(x, [(0, 0), (0, 0)] + list(zip(pre, post)))
+    for phase in itertools.product(*(range(s) for s in stride)):
+        got = phases[(slice(None), slice(None)) + phase]
+        expected = padded[(slice(None), slice(None)) + tuple(slice(p, None, s) for p, s in zip(phase, stride))]
+        cover = tuple(slice(0, e) for e in expected.shape[2:])
+        assert np.array_equal(got[(slice(None), slice(None)) + cover], expected)
+        # slots past the padded input are zero too (the kernel may read them for dropped columns)
+        rest = got.copy()
+        rest[(slice(None), slice(None)) + cover] = 0
+        assert not rest.any()
