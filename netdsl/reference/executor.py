@@ -2,8 +2,8 @@
 
 Layers run in insertion order (a Network is topologically ordered by
 construction); an activation and a max pooling that only finish a convolution
-run inside the convolution's kernel (:mod:`netdsl.reference.fusion`,
-bit-identical results).
+run inside the convolution's kernel (:mod:`netdsl.reference.fusion` says how
+exactly that matches running them apart).
 BLAS is held to one thread per call for the whole run, the kernels spreading
 their own work over the cores (:mod:`netdsl.reference.threads`). Float16 and
 bfloat16 tensors are computed in float32 (some kernels use float64) and rounded to their DataType after every layer, as
