@@ -70,14 +70,20 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
 
 
 # Estimated time of each algorithm, in units of one multiply-add of the direct (im2col GEMM) kernel:
-# least-squares fit to per-layer timings of both kernels as they run in the executor (2 threads, BLAS
-# held to one thread per call, fused leaky ReLU; 3x3 layers of 3-1024 channels on maps of 13-416) on
-# the 2-core AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is measured on. Terms: multiply-adds;
-# floats of transformed filters read; floats through the input and output transforms (direct: the
-# im2col matrix and the output). The choice depends only on the shapes, never on timings taken at run
-# time, so a network always computes with the same algorithms (bit-for-bit repeatable).
-_DIRECT_COST = (1.0, 19.8)
-_WINOGRAD_COST = (0.82, 14.35, 82.1)
+# non-negative least-squares fit (relative errors) to per-layer timings of each kernel as it runs in the
+# executor (2 threads, BLAS held to one thread per call, fused leaky ReLU; 20 detector-like 3x3 layers of
+# 3-1024 channels on maps of 13-416, refitted 2026-11-30 after the row-blocked transforms) on the 2-core
+# AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is measured on. Terms, direct: multiply-adds,
+# floats of the im2col matrix, floats of the output; Winograd: multiply-adds, floats of transformed
+# filters read, floats through the input transform, floats through the output transform. On the fitted
+# layers the choice is the fastest but for one within 18 %. Below _MIN_WINOGRAD_MACS (smaller than any
+# fitted layer) a Winograd layer's fixed costs (more NumPy calls, two parallel regions) dominate, and
+# direct convolution measured as fast or faster on every such layer tried (8-64 channels on maps of
+# 13-60). The choice depends only on the shapes, never on timings taken at run time, so a network
+# always computes with the same algorithms (bit-for-bit repeatable).
+_DIRECT_COST = (1.0, 15.0, 39.5)
+_WINOGRAD_COST = (1.08, 18.4, 41.6, 53.8)
+_MIN_WINOGRAD_MACS = 10_000_000   # direct multiply-adds per image
 
 
 def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | None:
@@ -86,14 +92,16 @@ def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | N
     convolution is estimated faster."""
     oh, ow = out_spatial
     pixels = batch * oh * ow
-    best, best_cost = None, _DIRECT_COST[0] * 9 * kernels * channels * pixels \
-        + _DIRECT_COST[1] * (9 * channels + kernels) * pixels
+    mul, columns, output = _DIRECT_COST
+    if 9 * kernels * channels * oh * ow < _MIN_WINOGRAD_MACS:
+        return None
+    best, best_cost = None, (mul * 9 * kernels * channels + columns * 9 * channels + output * kernels) * pixels
     for m in TILE_SIZES:
         a2 = (m + 2) ** 2
         tiles = batch * -(-oh // m) * -(-ow // m)
-        mul, filt, transform = _WINOGRAD_COST
+        mul, filt, into, out_of = _WINOGRAD_COST
         cost = (mul * a2 * tiles * kernels * channels + filt * a2 * kernels * channels
-                + transform * a2 * tiles * (channels + kernels))
+                + into * a2 * tiles * channels + out_of * a2 * tiles * kernels)
         if cost < best_cost:
             best, best_cost = m, cost
     return best

@@ -95,6 +95,9 @@ def test_choose_tile_uses_direct_for_few_channels_and_winograd_for_wide_layers()
     assert choose_tile(1, 3, 16, (416, 416)) is None   # the first layer of a detector: im2col is cheaper
     assert choose_tile(1, 256, 256, (52, 52)) == 4
     assert choose_tile(1, 512, 1024, (13, 13)) in TILE_SIZES
+    # small layers (MTCNN's O-Net, a 60x60 map of 8 channels): a Winograd layer's fixed costs dominate
+    assert choose_tile(1, 32, 64, (21, 21)) is None
+    assert choose_tile(1, 8, 8, (60, 60)) is None
 
 
 def conv_network(c, k, hw, dtype=DataType.FLOAT, groups=1, stride=1):
