@@ -14,9 +14,10 @@ def flatten_batch(x, n_spatial):
 
 
 def pad_spatial(x, pre, post, value=0.0):
-    """NC* array ``x`` with its spatial dims padded by ``pre`` / ``post`` (>= 0) cells of ``value``;
-    ``x`` itself when there is no padding. One copy into a pooled array (:func:`buffers.empty`) and
-    the border slabs filled, instead of ``np.pad``'s several passes."""
+    """NC* array ``x`` (any dtype) with its spatial dims padded by ``pre`` / ``post`` (>= 0) cells of
+    ``value``, same dtype; ``x`` itself when there is no padding. The same array as ``np.pad`` with
+    ``constant_values=value``, made by one copy into a pooled array (:func:`buffers.empty`) and the border
+    slabs filled. Raises nothing of its own (paddings are the layer's, checked when it was added)."""
     if not any(pre) and not any(post):
         return x
     spatial = x.shape[2:]

@@ -56,8 +56,8 @@ def _reduce(xp, window, stride, out_spatial, op, out=None):
 
 
 def max_pool(x, window, out):
-    """Max over the non-overlapping windows of NC* ``x`` (stride = window, no padding) into ``out``, shape
-    (N, C, *(S // window)): cells past the last whole window are dropped, as a pooling layer with
+    """Max over the non-overlapping windows of float32 NC* ``x`` (stride = window, no padding) into float32
+    ``out``, shape (N, C, *(S // window)): cells past the last whole window are dropped, as a pooling layer with
     EXPLICIT_ROUND_DOWN does. Used by the convolution kernel for a fused MAX pooling
     (:mod:`netdsl.reference.fusion`); the same maxima as :func:`pooling`, so the same bits."""
     _reduce(x, tuple(window), tuple(window), out.shape[2:], np.maximum, out=out)

@@ -14,6 +14,7 @@ from netdsl.reference import execute
 from netdsl.reference import winograd
 from netdsl.reference.convolution import convolve, winograd_tile
 from netdsl.reference.winograd import TILE_SIZES, choose_tile, convolve_winograd
+from pool_oracle import leaky, window_maxima
 
 RTOL = 1e-5
 
@@ -160,7 +161,8 @@ def test_an_image_gives_the_same_bits_alone_in_a_batch_and_on_any_thread_count(m
        h=st.integers(1, 30), w=st.integers(1, 30), pre=st.tuples(st.integers(0, 3), st.integers(0, 3)),
        post=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=st.integers(0, 2**32 - 1))
 @pytest.mark.parametrize("row_block_tiles", [1, 10**9], ids=["row blocks", "channel blocks"])
-def test_both_work_splits_match_direct_convolution(row_block_tiles, m, n, c, k, h, w, pre, post, seed):
+def test_both_work_splits_match_direct_convolution_and_pool_exactly(row_block_tiles, m, n, c, k, h, w, pre, post,
+                                                                    seed):
     """Either work split forced on any map (``_ROW_BLOCK_TILES`` 1: row blocks everywhere; a threshold no
     map reaches: channel blocks). Row blocks cut the map at tile rows: the last block's overhang, paddings
     wider than a tile and blocks that read only padding must all give direct convolution's answer."""
@@ -174,7 +176,12 @@ def test_both_work_splits_match_direct_convolution(row_block_tiles, m, n, c, k, 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(winograd, "_ROW_BLOCK_TILES", row_block_tiles)
         got = convolve_winograd(x, kernel, bias, pre, out, m)
+        if min(out) >= 2:  # a fused 2x2 max pooling, taken in the output transform before bias and activation
+            activated = convolve_winograd(x, kernel, bias, pre, out, m, leaky)
+            pooled = convolve_winograd(x, kernel, bias, pre, out, m, leaky, (2, 2))
     assert relative_error(got, expected) < RTOL
+    if min(out) >= 2:  # both monotone, so the maxima of the activated outputs bit for bit
+        assert np.array_equal(pooled, window_maxima(activated, (2, 2)))
 
 
 @pytest.mark.parametrize("m", TILE_SIZES)
