@@ -210,7 +210,8 @@ def convolve(x, w, b, stride, dilation, pre, post, groups, out_spatial, epilogue
             epilogue(target)
 
     # The pieces depend on one image's shape only (never on the batch size or the thread count), so an
-    # image gives the same bits alone, in any batch and with any number of threads.
+    # image gives the same bits alone, in any batch and with any number of threads (in this kernel; see
+    # netdsl.reference.winograd for the products that take a batch's images at once).
     if len(chunks) // n_batch >= PIECES or kg < 2 * _MIN_CHANNEL_BLOCK:
         parallel(lambda chunk: product(*chunk, columns(*chunk)), chunks)
     else:

@@ -112,6 +112,18 @@ _BLOCK_BYTES = 4 << 20     # a piece's working set at most: input tiles of a cha
 _ROW_BLOCK_BYTES = 1 << 20  # a row-blocked piece's transformed tiles and products (stays in L2)
 _ROW_BLOCK_TILES = 128      # ... with at least this many tiles for the matrix products
 _GROUP_BYTES = 64 << 20     # transformed input tiles of a group of images held at once (small maps)
+_NARROW_TILES = 128         # a map of fewer tiles than this gives narrow products (a column per tile) ...
+_MERGE_WEIGHTS = 1 << 16    # ... which, with this many filter weights (C K) or more, take a group's images
+                            # in one product: BLAS packs each block of transformed filters once per product,
+                            # so for 49 tiles it spends about as long packing as multiplying (measured:
+                            # YOLOv3's 512->1024 layer on 13x13, batch 4: 0.76x the time of a product per
+                            # image; 128->256 on 26x26 (32 K weights): 1.06x, so not merged)
+
+
+def merges_images(channels: int, kernels: int, tiles: int) -> bool:
+    """Whether a small-map layer of ``channels`` -> ``kernels`` with ``tiles`` tiles per image multiplies
+    a group's images in one product (a narrow map, many filter weights), rather than image by image."""
+    return tiles < _NARROW_TILES and channels * kernels >= _MERGE_WEIGHTS
 
 
 def _view(base, shape, strides):
@@ -136,16 +148,17 @@ def _input_tiles(xp, bt, m, tile_rows, tile_cols):
 
 
 def _output_tiles(prod, at, m, tile_rows, tile_cols, target, pool=(1, 1)):
-    """Write ``A^T P A`` of the products prod (a*a, K, tile_rows * tile_cols) into target
-    (K, <= tile_rows*m // p, <= tile_cols*m // q) for ``pool`` = (p, q) dividing m: each target cell
+    """Write ``A^T P A`` of the products prod (a*a, K, G * tile_rows * tile_cols) of G images into target
+    (G, K, <= tile_rows*m // p, <= tile_cols*m // q) for ``pool`` = (p, q) dividing m: each target cell
     is the maximum of its p x q window of outputs ((1, 1): the outputs themselves). Cells past
     target's edges (tile overhang, a last partial window) are dropped."""
     a = m + 2
     k = prod.shape[1]
+    g = target.shape[0]
     p, q = pool
     # Y[j, i, k, t] = sum_{b', a'} AT[j, b'] AT[i, a'] prod[(b', a'), k, t]
     z = np.matmul(at, prod.reshape(a, -1)).reshape(m, a, -1)
-    y = np.matmul(at, z).reshape(m // q, q, m // p, p, k, tile_rows, tile_cols)
+    y = np.matmul(at, z).reshape(m // q, q, m // p, p, k, g, tile_rows, tile_cols)
     if (p, q) != (1, 1):  # window maxima: maxima of whole (K, tiles) planes, one per window offset
         offsets = [(jq, ip) for jq in range(q) for ip in range(p)]
         jq, ip = offsets[1]
@@ -156,17 +169,18 @@ def _output_tiles(prod, at, m, tile_rows, tile_cols, target, pool=(1, 1)):
     else:
         y = y[:, 0, :, 0]
     mr, mc = m // p, m // q  # target cells per tile, down and across
-    oh, ow = target.shape[1:]
+    oh, ow = target.shape[2:]
     # one copy per column-in-tile j (per (j, i) when the last tile row overhangs): each reads contiguous
     # planes of y; one transposing copy of the whole would read y with a stride of its largest axis
     for j in range(min(mc, ow)):
         width = -(-(ow - j) // mc)
-        columns = target[:, :, j::mc]
+        columns = target[..., j::mc]
         if oh == tile_rows * mr:
-            np.copyto(columns.reshape(k, tile_rows, mr, width), y[j, :, :, :, :width].transpose(1, 2, 0, 3))
+            np.copyto(columns.reshape(g, k, tile_rows, mr, width),
+                      y[j, :, :, :, :, :width].transpose(2, 1, 3, 0, 4))
             continue
         for i in range(min(mr, oh)):
-            np.copyto(columns[:, i::mr], y[j, i, :, :-(-(oh - i) // mr), :width])
+            np.copyto(columns[:, :, i::mr], y[j, i, :, :, :-(-(oh - i) // mr), :width].transpose(1, 0, 2, 3))
 
 
 def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool=None):
@@ -189,14 +203,21 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
       cache;
     * a smaller map (a deep layer: many channels, few tiles) runs in two phases
       per group of images: input tiles transformed per image and block of input
-      channels, then per block of output channels, image by image, the
-      products, output transform, bias and epilogue (so a block's transformed
-      filters stay in cache across the group's images).
+      channels, then per block of output channels the products, output
+      transform, bias and epilogue (so a block's transformed filters stay in
+      cache across the group's images). The products are per image, except
+      on a narrow map (under ``_NARROW_TILES`` tiles) with at least
+      ``_MERGE_WEIGHTS`` filter weights, where one product takes the whole
+      group's tiles: packing the filters then costs as much as multiplying.
 
-    The pieces depend on the image's shape only, never on the batch size or
-    the thread count: BLAS may round differently for other matrix shapes, and
-    an image must give the same result alone, in any batch and on any
-    machine's core count.
+    The pieces depend on the image's shape only, never on the thread count,
+    and on the batch size only through those merged products: a batch gives
+    the same bits on any machine's core count. An image alone and in a batch
+    agree to float32 rounding, and bit for bit except where a merged product
+    is rounded differently from the per-image one (BLAS may use another
+    kernel for a matrix of another width; OpenBLAS does for small ones only,
+    so YOLOv3-tiny's images give identical bits alone and in a batch:
+    tests/reference/test_winograd.py).
     """
     n, c, h, wd = x.shape
     k = w.shape[0]
@@ -239,7 +260,7 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
         def row_block(piece):
             image, r0, r1 = piece
             v = _input_tiles(padded_rows(image, 0, c, r0, r1), bt, m, r1 - r0, tw)
-            target = out[image, :, r0 * rows_per_tile:r1 * rows_per_tile]
+            target = out[image:image + 1, :, r0 * rows_per_tile:r1 * rows_per_tile]
             _output_tiles(np.matmul(u, v), at, m, r1 - r0, tw, target, pool)
             finish(target, 0, k)
 
@@ -251,18 +272,21 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
     # output channels does every image of the group, so the block's transformed filters are read from
     # memory once per group rather than once per image (they are the largest operand of deep layers)
     group = max(1, min(n, _GROUP_BYTES // (a * a * c * tiles * 4)))
-    v = np.empty((group, a * a, c, tiles), np.float32)  # image, (column point, row point), channel, tile
+    merged = merges_images(c, k, tiles)
+    v = np.empty((a * a, c, group * tiles), np.float32)  # (column point, row point), channel, (image, tile)
     first = 0
 
     def transform_input(piece):
         i, (c0, c1) = piece
-        v[i, :, c0:c1] = _input_tiles(padded_rows(first + i, c0, c1, 0, th), bt, m, th, tw)
+        v[:, c0:c1, i * tiles:(i + 1) * tiles] = _input_tiles(padded_rows(first + i, c0, c1, 0, th), bt, m, th, tw)
 
     def transform_output(block):
         k0, k1 = block
-        for i in range(min(group, n - first)):
-            target = out[first + i, k0:k1]
-            _output_tiles(np.matmul(u[:, k0:k1], v[i]), at, m, th, tw, target, pool)  # a GEMM per point
+        count = min(group, n - first)
+        for i0, i1 in [(0, count)] if merged else [(i, i + 1) for i in range(count)]:
+            target = out[first + i0:first + i1, k0:k1]
+            prod = np.matmul(u[:, k0:k1], v[:, :, i0 * tiles:i1 * tiles])  # a product per point
+            _output_tiles(prod, at, m, th, tw, target, pool)
             finish(target, k0, k1)
 
     inputs = split(c, max(PIECES, -(-c * hp * wp * 4 * 3 // _BLOCK_BYTES)))

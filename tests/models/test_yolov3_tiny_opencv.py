@@ -155,12 +155,15 @@ def test_runtime_size_matches_opencv(image, size, data, opencv_net, netdsl_net):
 
 
 def test_batch_of_three_equals_three_single_runs(data, netdsl_net):
+    """To float32 rounding: the deep Winograd layers multiply a batch's tiles in one product, which BLAS may
+    round differently from a product per image (measured: at most 1.8e-4 pixels on a box corner, as exp(tw)
+    scales a rounding-level difference by anchors of hundreds of pixels)."""
     blobs = [preprocess(load_image(data / "darknet" / "images" / name), (416, 608)) for name in IMAGES]
     batch = execute(netdsl_net, {"images": np.concatenate(blobs)})
     for i, blob in enumerate(blobs):
         single = execute(netdsl_net, {"images": blob})
-        for key in ("boxes", "scores"):
-            np.testing.assert_allclose(batch[key][i], single[key][0], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(batch["boxes"][i], single["boxes"][0], rtol=1e-5, atol=1e-3)  # pixels
+        np.testing.assert_allclose(batch["scores"][i], single["scores"][0], rtol=1e-5, atol=1e-5)
 
 
 def test_input_size_not_a_multiple_of_32_is_refused(data, netdsl_net):

@@ -66,6 +66,37 @@ def test_matches_direct_convolution(m, n, c, h, w, k, pre, post):
     assert relative_error(got, expected) < RTOL
 
 
+def _blas_is_openblas() -> bool:
+    from threadpoolctl import threadpool_info
+    return all(info["internal_api"] == "openblas" for info in threadpool_info() if info["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("c,k,size,m", [(256, 512, 13, 2), (512, 1024, 13, 2), (384, 256, 26, 4)],
+                         ids=["256-512@13", "512-1024@13", "384-256@26"])
+def test_merged_products_give_an_image_the_same_result_alone_and_in_a_batch(monkeypatch, c, k, size, m):
+    """YOLOv3-tiny's deep layers multiply a batch's tiles in one product. Against direct convolution within
+    RTOL; the batch the same bits on any thread count; an image alone and in the batch bit for bit with
+    OpenBLAS (NumPy's wheels: it rounds a product of another width the same way at these sizes), within
+    float32 rounding with another BLAS."""
+    tiles = -(-size // m) ** 2
+    assert winograd.merges_images(c, k, tiles) and choose_tile(1, c, k, (size, size)) == m
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, c, size, size), dtype=np.float32)
+    kernel = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    monkeypatch.setenv("NETDSL_NUM_THREADS", "2")
+    batch = convolve_winograd(x, kernel, None, (1, 1), (size, size), m)
+    expected, _ = direct(x, kernel, None, (1, 1), (1, 1))
+    assert relative_error(batch, expected) < RTOL
+    monkeypatch.setenv("NETDSL_NUM_THREADS", "1")
+    assert np.array_equal(convolve_winograd(x, kernel, None, (1, 1), (size, size), m), batch)
+    for i in range(3):
+        alone = convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (size, size), m)[0]
+        if _blas_is_openblas():
+            assert np.array_equal(alone, batch[i])
+        else:
+            np.testing.assert_allclose(alone, batch[i], rtol=0, atol=1e-6 * float(np.abs(batch[i]).max()))
+
+
 @settings(max_examples=40, deadline=None)
 @given(m=st.sampled_from(TILE_SIZES), n=st.integers(1, 2), c=st.integers(1, 12), k=st.integers(1, 12),
        h=st.integers(1, 14), w=st.integers(1, 14), pre=st.tuples(st.integers(0, 2), st.integers(0, 2)),
@@ -142,6 +173,8 @@ def test_filter_transform_is_cached_per_array_and_released_with_it():
 @pytest.mark.parametrize("m", TILE_SIZES)
 @pytest.mark.parametrize("row_block_tiles", [4, 10**9], ids=["row blocks", "channel blocks"])
 def test_an_image_gives_the_same_bits_alone_in_a_batch_and_on_any_thread_count(monkeypatch, m, row_block_tiles):
+    """Products per image (these layers have too few filter weights to merge images)."""
+    assert 16 * 24 < winograd._MERGE_WEIGHTS
     monkeypatch.setattr(winograd, "_ROW_BLOCK_TILES", row_block_tiles)
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 16, 45, 37), dtype=np.float32)
@@ -156,16 +189,50 @@ def test_an_image_gives_the_same_bits_alone_in_a_batch_and_on_any_thread_count(m
             assert np.array_equal(convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (45, 37), m)[0], batch[i])
 
 
+def _blas_is_openblas() -> bool:
+    from threadpoolctl import threadpool_info
+    return all(info["internal_api"] == "openblas" for info in threadpool_info() if info["user_api"] == "blas")
+
+
+@pytest.mark.parametrize("c,k,size,m", [(256, 512, 13, 2), (512, 1024, 13, 2), (384, 256, 26, 4)],
+                         ids=["256-512@13", "512-1024@13", "384-256@26"])
+def test_merged_products_give_an_image_the_same_result_alone_and_in_a_batch(monkeypatch, c, k, size, m):
+    """YOLOv3-tiny's deep layers multiply a batch's tiles in one product. Against direct convolution within
+    RTOL; the batch the same bits on any thread count; an image alone and in the batch bit for bit with
+    OpenBLAS (NumPy's wheels: it rounds a product of another width the same way at these sizes), within
+    float32 rounding with another BLAS."""
+    tiles = -(-size // m) ** 2
+    assert winograd.merges_images(c, k, tiles) and choose_tile(1, c, k, (size, size)) == m
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, c, size, size), dtype=np.float32)
+    kernel = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
+    monkeypatch.setenv("NETDSL_NUM_THREADS", "2")
+    batch = convolve_winograd(x, kernel, None, (1, 1), (size, size), m)
+    expected, _ = direct(x, kernel, None, (1, 1), (1, 1))
+    assert relative_error(batch, expected) < RTOL
+    monkeypatch.setenv("NETDSL_NUM_THREADS", "1")
+    assert np.array_equal(convolve_winograd(x, kernel, None, (1, 1), (size, size), m), batch)
+    for i in range(3):
+        alone = convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (size, size), m)[0]
+        if _blas_is_openblas():
+            assert np.array_equal(alone, batch[i])
+        else:
+            np.testing.assert_allclose(alone, batch[i], rtol=0, atol=1e-6 * float(np.abs(batch[i]).max()))
+
+
 @settings(max_examples=40, deadline=None)
 @given(m=st.sampled_from(TILE_SIZES), n=st.integers(1, 2), c=st.integers(1, 6), k=st.integers(1, 6),
        h=st.integers(1, 30), w=st.integers(1, 30), pre=st.tuples(st.integers(0, 3), st.integers(0, 3)),
        post=st.tuples(st.integers(0, 3), st.integers(0, 3)), seed=st.integers(0, 2**32 - 1))
-@pytest.mark.parametrize("row_block_tiles", [1, 10**9], ids=["row blocks", "channel blocks"])
-def test_both_work_splits_match_direct_convolution_and_pool_exactly(row_block_tiles, m, n, c, k, h, w, pre, post,
-                                                                    seed):
+@pytest.mark.parametrize("row_block_tiles,merge_weights", [(1, None), (10**9, 10**12), (10**9, 1)],
+                         ids=["row blocks", "channel blocks", "channel blocks, images in one product"])
+def test_both_work_splits_match_direct_convolution_and_pool_exactly(row_block_tiles, merge_weights, m, n, c, k, h, w,
+                                                                    pre, post, seed):
     """Either work split forced on any map (``_ROW_BLOCK_TILES`` 1: row blocks everywhere; a threshold no
-    map reaches: channel blocks). Row blocks cut the map at tile rows: the last block's overhang, paddings
-    wider than a tile and blocks that read only padding must all give direct convolution's answer."""
+    map reaches: channel blocks, with products per image or, ``_MERGE_WEIGHTS`` 1 and ``_NARROW_TILES``
+    above any map here, one product for the batch's images). Row blocks cut the map at tile rows: the last
+    block's overhang, paddings wider than a tile and blocks that read only padding must all give direct
+    convolution's answer."""
     if h + pre[0] + post[0] < 3 or w + pre[1] + post[1] < 3:
         return
     rng = np.random.default_rng(seed)
@@ -175,6 +242,9 @@ def test_both_work_splits_match_direct_convolution_and_pool_exactly(row_block_ti
     expected, out = direct(x, kernel, bias, pre, post)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(winograd, "_ROW_BLOCK_TILES", row_block_tiles)
+        if merge_weights is not None:
+            patch.setattr(winograd, "_MERGE_WEIGHTS", merge_weights)
+            patch.setattr(winograd, "_NARROW_TILES", 10**9)
         got = convolve_winograd(x, kernel, bias, pre, out, m)
         if min(out) >= 2:  # a fused 2x2 max pooling, taken in the output transform before bias and activation
             activated = convolve_winograd(x, kernel, bias, pre, out, m, leaky)
