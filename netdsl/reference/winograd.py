@@ -58,9 +58,16 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
     if hit is not None and hit[0]() is w:
         return hit[1]
     g = _G[m]
-    u = np.einsum("ar,bs,kcrs->bakc", g, g, w.astype(np.float64), optimize=True)
     a = m + 2
-    u = np.ascontiguousarray(u.reshape(a * a, *w.shape[:2]), dtype=np.float32)
+    k, c = w.shape[:2]
+    u = np.empty((a, a, k, c), np.float32)
+    # in float64, a block of kernels at a time: the float64 intermediates of a whole 512->1024 layer
+    # would take 190 MB for F(4x4), more than the result
+    step = max(1, (4 << 20) // (a * a * c * 8))
+    for k0 in range(0, k, step):
+        u[:, :, k0:k0 + step] = np.einsum("ar,bs,kcrs->bakc", g, g, w[k0:k0 + step].astype(np.float64),
+                                          optimize=True)
+    u = u.reshape(a * a, k, c)
     try:
         ref = weakref.ref(w, lambda _, key=key: _filters.pop(key, None))
     except TypeError:  # not weak-referenceable: do not cache
@@ -72,18 +79,21 @@ def filter_transform(w: np.ndarray, m: int) -> np.ndarray:
 # Estimated time of each algorithm, in units of one multiply-add of the direct (im2col GEMM) kernel:
 # non-negative least-squares fit (relative errors) to per-layer timings of each kernel as it runs in the
 # executor (2 threads, BLAS held to one thread per call, fused leaky ReLU; 20 detector-like 3x3 layers of
-# 3-1024 channels on maps of 13-416, refitted 2026-11-30 after the row-blocked transforms) on the 2-core
-# AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is measured on. Terms, direct: multiply-adds,
-# floats of the im2col matrix, floats of the output; Winograd: multiply-adds, floats of transformed
-# filters read, floats through the input transform, floats through the output transform. On the fitted
-# layers the choice is the fastest but for one within 18 %. Below _MIN_WINOGRAD_MACS (smaller than any
-# fitted layer) a Winograd layer's fixed costs (more NumPy calls, two parallel regions) dominate, and
-# direct convolution measured as fast or faster on every such layer tried (8-64 channels on maps of
-# 13-60). The choice depends only on the shapes, never on timings taken at run time, so a network
-# always computes with the same algorithms (bit-for-bit repeatable).
-_DIRECT_COST = (1.0, 15.0, 39.5)
-_WINOGRAD_COST = (1.08, 18.4, 41.6, 53.8)
-_MIN_WINOGRAD_MACS = 10_000_000   # direct multiply-adds per image
+# 3-1024 channels on maps of 13-416) on the 2-core AMD EPYC (Zen 4) with NumPy's OpenBLAS this project is
+# measured on; the mean of three fits of 2026-11-30, after narrow products were cut into small ones
+# (benchmarks/winograd_cost_fit.py prints a fit and the choices it makes). Terms, direct: multiply-adds,
+# floats of the im2col matrix, floats of the output; Winograd: multiply-adds in products of at least
+# _NARROW_TILES columns, multiply-adds in narrower products (cut into small unpacked ones, _products),
+# floats of transformed filters read, floats through the input transform, floats through the output
+# transform. On the fitted layers above _MIN_WINOGRAD_MACS each of the three fits picks the fastest
+# algorithm or one within 2 %. Below it a Winograd layer's fixed costs (more NumPy calls, two parallel
+# regions) dominate: 16->32 channels on 60x60 (16.6 M) ran 1.14-1.30x slower with either tile size than
+# direct, and every smaller layer tried (8-64 channels on maps of 13-60) as slow or slower. The choice
+# depends only on the shapes, never on timings taken at run time, so a network always computes with the
+# same algorithms (bit-for-bit repeatable).
+_DIRECT_COST = (1.0, 45.5, 35.4)
+_WINOGRAD_COST = (1.07, 1.29, 5.7, 111.0, 57.3)
+_MIN_WINOGRAD_MACS = 20_000_000   # direct multiply-adds per image
 
 
 def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | None:
@@ -98,8 +108,10 @@ def choose_tile(batch: int, channels: int, kernels: int, out_spatial) -> int | N
     best, best_cost = None, (mul * 9 * kernels * channels + columns * 9 * channels + output * kernels) * pixels
     for m in TILE_SIZES:
         a2 = (m + 2) ** 2
-        tiles = batch * -(-oh // m) * -(-ow // m)
-        mul, filt, into, out_of = _WINOGRAD_COST
+        per_image = -(-oh // m) * -(-ow // m)
+        tiles = batch * per_image
+        wide, narrow, filt, into, out_of = _WINOGRAD_COST
+        mul = narrow if per_image < _NARROW_TILES else wide
         cost = (mul * a2 * tiles * kernels * channels + filt * a2 * kernels * channels
                 + into * a2 * tiles * channels + out_of * a2 * tiles * kernels)
         if cost < best_cost:
@@ -124,6 +136,35 @@ def merges_images(channels: int, kernels: int, tiles: int) -> bool:
     """Whether a small-map layer of ``channels`` -> ``kernels`` with ``tiles`` tiles per image multiplies
     a group's images in one product (a narrow map, many filter weights), rather than image by image."""
     return tiles < _NARROW_TILES and channels * kernels >= _MERGE_WEIGHTS
+
+
+_SMALL_PRODUCT = 1_000_000  # multiply-adds of one product that BLAS runs without packing its operands
+
+
+def _products(u, v):
+    """u (P, K, C) @ v (P, C, N) -> (P, K, N) float32, a matrix product per point p.
+
+    A narrow product (N under ``_NARROW_TILES`` columns) is cut into blocks of
+    rows of at most ``_SMALL_PRODUCT`` multiply-adds: OpenBLAS multiplies
+    such small matrices in place, without first packing them into its block
+    layout, and packing a block of filters costs about as much as multiplying
+    it by 49 columns. Measured, batch 1, one process: YOLOv3's 512->1024 layer on
+    13x13 0.87x the time of whole products, 256->512 on 26x26 0.85x,
+    YOLOv3-tiny's 384->256 on 26x26 0.87x; F(4x4) on 13x13 (16 columns) 0.64x.
+    Blocks of half the size (0.5 M) or twice (2 M) measured slower. The
+    blocks depend on the shapes only, never on the thread count (BLAS may
+    round the small products differently from whole ones: float32 rounding)."""
+    p, k, c = u.shape
+    cols = v.shape[2]
+    rows = (_SMALL_PRODUCT // (c * cols)) // 8 * 8
+    if cols >= _NARROW_TILES or rows < 8 or rows >= k:
+        return np.matmul(u, v)
+    blocks = -(-k // rows)
+    rows = -(-k // (8 * blocks)) * 8  # as many blocks, of near-equal rows (a multiple of 8)
+    prod = np.empty((p, k, cols), np.float32)
+    for r0 in range(0, k, rows):
+        np.matmul(u[:, r0:r0 + rows], v, out=prod[:, r0:r0 + rows])
+    return prod
 
 
 def _view(base, shape, strides):
@@ -285,7 +326,7 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
         count = min(group, n - first)
         for i0, i1 in [(0, count)] if merged else [(i, i + 1) for i in range(count)]:
             target = out[first + i0:first + i1, k0:k1]
-            prod = np.matmul(u[:, k0:k1], v[:, :, i0 * tiles:i1 * tiles])  # a product per point
+            prod = _products(u[:, k0:k1], v[:, :, i0 * tiles:i1 * tiles])  # a product per point
             _output_tiles(prod, at, m, th, tw, target, pool)
             finish(target, k0, k1)
 

@@ -66,20 +66,16 @@ def test_matches_direct_convolution(m, n, c, h, w, k, pre, post):
     assert relative_error(got, expected) < RTOL
 
 
-def _blas_is_openblas() -> bool:
-    from threadpoolctl import threadpool_info
-    return all(info["internal_api"] == "openblas" for info in threadpool_info() if info["user_api"] == "blas")
-
-
-@pytest.mark.parametrize("c,k,size,m", [(256, 512, 13, 2), (512, 1024, 13, 2), (384, 256, 26, 4)],
+@pytest.mark.parametrize("m", TILE_SIZES)
+@pytest.mark.parametrize("c,k,size", [(256, 512, 13), (512, 1024, 13), (384, 256, 26)],
                          ids=["256-512@13", "512-1024@13", "384-256@26"])
 def test_merged_products_give_an_image_the_same_result_alone_and_in_a_batch(monkeypatch, c, k, size, m):
-    """YOLOv3-tiny's deep layers multiply a batch's tiles in one product. Against direct convolution within
-    RTOL; the batch the same bits on any thread count; an image alone and in the batch bit for bit with
-    OpenBLAS (NumPy's wheels: it rounds a product of another width the same way at these sizes), within
-    float32 rounding with another BLAS."""
+    """YOLOv3-tiny's deep layers (either tile size) multiply a batch's tiles in one product, and a lone
+    image's narrow products are cut into small ones. Against direct convolution within RTOL; the batch the
+    same bits on any thread count; an image alone and in the batch within RTOL of each other (BLAS rounds
+    a small product and a packed one differently: not bit for bit)."""
     tiles = -(-size // m) ** 2
-    assert winograd.merges_images(c, k, tiles) and choose_tile(1, c, k, (size, size)) == m
+    assert winograd.merges_images(c, k, tiles)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, c, size, size), dtype=np.float32)
     kernel = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
@@ -91,10 +87,22 @@ def test_merged_products_give_an_image_the_same_result_alone_and_in_a_batch(monk
     assert np.array_equal(convolve_winograd(x, kernel, None, (1, 1), (size, size), m), batch)
     for i in range(3):
         alone = convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (size, size), m)[0]
-        if _blas_is_openblas():
-            assert np.array_equal(alone, batch[i])
-        else:
-            np.testing.assert_allclose(alone, batch[i], rtol=0, atol=1e-6 * float(np.abs(batch[i]).max()))
+        assert relative_error(alone, batch[i].astype(np.float64)) < RTOL
+        assert relative_error(alone, expected[i]) < RTOL
+
+
+@pytest.mark.parametrize("k", [40, 42, 8, 7])
+def test_narrow_products_cut_into_row_blocks_equal_the_whole_product(monkeypatch, k):
+    """_products with blocks of 8 rows (the last one shorter when K is not a multiple; K of 8 or fewer: one
+    product) against the float64 product."""
+    monkeypatch.setattr(winograd, "_SMALL_PRODUCT", 8 * 24 * 20)
+    rng = np.random.default_rng(k)
+    u = rng.standard_normal((16, k, 24), dtype=np.float32)
+    v = rng.standard_normal((16, 24, 20), dtype=np.float32)
+    got = winograd._products(u, v)
+    truth = np.matmul(u.astype(np.float64), v.astype(np.float64))
+    assert got.shape == (16, k, 20) and got.dtype == np.float32
+    assert relative_error(got, truth) < 1e-6
 
 
 @settings(max_examples=40, deadline=None)
@@ -194,15 +202,16 @@ def _blas_is_openblas() -> bool:
     return all(info["internal_api"] == "openblas" for info in threadpool_info() if info["user_api"] == "blas")
 
 
-@pytest.mark.parametrize("c,k,size,m", [(256, 512, 13, 2), (512, 1024, 13, 2), (384, 256, 26, 4)],
+@pytest.mark.parametrize("m", TILE_SIZES)
+@pytest.mark.parametrize("c,k,size", [(256, 512, 13), (512, 1024, 13), (384, 256, 26)],
                          ids=["256-512@13", "512-1024@13", "384-256@26"])
 def test_merged_products_give_an_image_the_same_result_alone_and_in_a_batch(monkeypatch, c, k, size, m):
-    """YOLOv3-tiny's deep layers multiply a batch's tiles in one product. Against direct convolution within
-    RTOL; the batch the same bits on any thread count; an image alone and in the batch bit for bit with
-    OpenBLAS (NumPy's wheels: it rounds a product of another width the same way at these sizes), within
-    float32 rounding with another BLAS."""
+    """YOLOv3-tiny's deep layers (either tile size) multiply a batch's tiles in one product, and a lone
+    image's narrow products are cut into small ones. Against direct convolution within RTOL; the batch the
+    same bits on any thread count; an image alone and in the batch within RTOL of each other (BLAS rounds
+    a small product and a packed one differently: not bit for bit)."""
     tiles = -(-size // m) ** 2
-    assert winograd.merges_images(c, k, tiles) and choose_tile(1, c, k, (size, size)) == m
+    assert winograd.merges_images(c, k, tiles)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, c, size, size), dtype=np.float32)
     kernel = (rng.standard_normal((k, c, 3, 3)) / np.sqrt(9 * c)).astype(np.float32)
@@ -214,10 +223,22 @@ def test_merged_products_give_an_image_the_same_result_alone_and_in_a_batch(monk
     assert np.array_equal(convolve_winograd(x, kernel, None, (1, 1), (size, size), m), batch)
     for i in range(3):
         alone = convolve_winograd(x[i:i + 1], kernel, None, (1, 1), (size, size), m)[0]
-        if _blas_is_openblas():
-            assert np.array_equal(alone, batch[i])
-        else:
-            np.testing.assert_allclose(alone, batch[i], rtol=0, atol=1e-6 * float(np.abs(batch[i]).max()))
+        assert relative_error(alone, batch[i].astype(np.float64)) < RTOL
+        assert relative_error(alone, expected[i]) < RTOL
+
+
+@pytest.mark.parametrize("k", [40, 42, 8, 7])
+def test_narrow_products_cut_into_row_blocks_equal_the_whole_product(monkeypatch, k):
+    """_products with blocks of 8 rows (the last one shorter when K is not a multiple; K of 8 or fewer: one
+    product) against the float64 product."""
+    monkeypatch.setattr(winograd, "_SMALL_PRODUCT", 8 * 24 * 20)
+    rng = np.random.default_rng(k)
+    u = rng.standard_normal((16, k, 24), dtype=np.float32)
+    v = rng.standard_normal((16, 24, 20), dtype=np.float32)
+    got = winograd._products(u, v)
+    truth = np.matmul(u.astype(np.float64), v.astype(np.float64))
+    assert got.shape == (16, k, 20) and got.dtype == np.float32
+    assert relative_error(got, truth) < 1e-6
 
 
 @settings(max_examples=40, deadline=None)
