@@ -211,17 +211,18 @@ def _output_tiles(prod, at, m, tile_rows, tile_cols, target, pool=(1, 1)):
         y = y[:, 0, :, 0]
     mr, mc = m // p, m // q  # target cells per tile, down and across
     oh, ow = target.shape[2:]
-    # one copy per column-in-tile j (per (j, i) when the last tile row overhangs): each reads contiguous
-    # planes of y; one transposing copy of the whole would read y with a stride of its largest axis
+    # one copy per column-in-tile j of the whole tile rows, and per (j, i) for the rows i of a last tile
+    # row that overhangs the target: each reads contiguous planes of y; one transposing copy of the whole
+    # would read y with a stride of its largest axis
+    full, rest = divmod(oh, mr)
     for j in range(min(mc, ow)):
         width = -(-(ow - j) // mc)
         columns = target[..., j::mc]
-        if oh == tile_rows * mr:
-            np.copyto(columns.reshape(g, k, tile_rows, mr, width),
-                      y[j, :, :, :, :, :width].transpose(2, 1, 3, 0, 4))
-            continue
-        for i in range(min(mr, oh)):
-            np.copyto(columns[:, :, i::mr], y[j, i, :, :, :-(-(oh - i) // mr), :width].transpose(1, 0, 2, 3))
+        if full:
+            np.copyto(columns[:, :, :full * mr].reshape(g, k, full, mr, width),
+                      y[j, :, :, :, :full, :width].transpose(2, 1, 3, 0, 4))
+        for i in range(rest):
+            np.copyto(columns[:, :, full * mr + i], y[j, i, :, :, full, :width].transpose(1, 0, 2))
 
 
 def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool=None):
