@@ -27,6 +27,7 @@ import argparse
 import statistics
 import sys
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -57,17 +58,15 @@ def features(algorithm, c, k, size) -> np.ndarray:
 
 
 def measure(runs: int) -> dict:
+    from netdsl.graph.enums import ActivationType
     from netdsl.reference import buffers
     from netdsl.reference.convolution import convolve
     from netdsl.reference.fusion import epilogue
     from netdsl.reference.threads import blas_held
     from netdsl.reference.winograd import convolve_winograd
 
-    class Leaky:  # what fusion.epilogue reads from an ACTIVATION layer
-        from netdsl.graph.enums import ActivationType
-        activation_type, alpha, beta = ActivationType.LEAKY_RELU, 0.1, 0.0
-
-    leaky = epilogue(Leaky)
+    # the executor's own fused leaky ReLU, from the attributes fusion.epilogue reads off an ACTIVATION layer
+    leaky = epilogue(SimpleNamespace(activation_type=ActivationType.LEAKY_RELU, alpha=0.1, beta=0.0))
     rng = np.random.default_rng(0)
     times = {}
     with blas_held(), buffers.pass_scope():
