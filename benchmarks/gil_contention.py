@@ -43,10 +43,10 @@ import yolo_common as yc  # noqa: E402
 
 
 def _network(args):
-    cache = args.cache or tempfile.mkdtemp(prefix="netdsl-gil-")
-    h5, _ = yc.weight_files(args.model, cache)
+    """(network, feeds) of ``args.model`` at ``args.batch``, weights made once into ``args.cache``."""
+    h5, _ = yc.weight_files(args.model, args.cache)
     net = yc.build_network(args.model, args.batch, h5)
-    return net, {net.inputs[0].name: yc.input_blob(args.batch)}, cache
+    return net, {net.inputs[0].name: yc.input_blob(args.batch)}
 
 
 def _timed_passes(execute, net, feeds, count) -> list[float]:
@@ -105,7 +105,7 @@ class PieceClock:
 
 def pieces_on_one_and_two_threads(args) -> None:
     from netdsl.reference import execute
-    net, feeds, _ = _network(args)
+    net, feeds = _network(args)
     rows = {n: {"pass": [], "pieces": [], "serial": [], "idle": []} for n in (1, 2)}
     with PieceClock() as clock:
         for _ in range(3):
@@ -133,15 +133,15 @@ def _worker(args) -> None:
     """One process of measurement 2: one-thread passes, prints the median in ms."""
     os.environ["NETDSL_NUM_THREADS"] = "1"
     from netdsl.reference import execute
-    net, feeds, _ = _network(args)
+    net, feeds = _network(args)
     _timed_passes(execute, net, feeds, 3)
     print(statistics.median(_timed_passes(execute, net, feeds, args.passes)) * 1e3)
 
 
-def two_passes_at_once(args, cache) -> None:
+def two_passes_at_once(args) -> None:
     os.environ["NETDSL_NUM_THREADS"] = "1"
     from netdsl.reference import execute
-    net, feeds, _ = _network(args)
+    net, feeds = _network(args)
     _timed_passes(execute, net, feeds, 3)
     alone = statistics.median(_timed_passes(execute, net, feeds, args.passes)) * 1e3
 
@@ -156,7 +156,7 @@ def two_passes_at_once(args, cache) -> None:
     for worker in workers:
         worker.join()
     command = [sys.executable, __file__, "--worker", "--model", args.model, "--batch", str(args.batch),
-               "--passes", str(args.passes), "--cache", cache]
+               "--passes", str(args.passes), "--cache", args.cache]
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     processes = [float(p.communicate()[0].split()[-1]) for p in procs]
     print(f"2. two one-thread passes at once (per-pass medians of {args.passes})")
@@ -175,13 +175,13 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", help="directory for generated weight files (default: a temporary one)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.cache = args.cache or tempfile.mkdtemp(prefix="netdsl-gil-")
     if args.worker:
         _worker(args)
         return 0
-    args.cache = args.cache or tempfile.mkdtemp(prefix="netdsl-gil-")
     print(f"{os.cpu_count()} logical CPUs, load average {os.getloadavg()[0]:.2f}")
     pieces_on_one_and_two_threads(args)
-    two_passes_at_once(args, args.cache)
+    two_passes_at_once(args)
     return 0
 
 

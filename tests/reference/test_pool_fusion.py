@@ -15,6 +15,7 @@ from netdsl.reference import execute, fusion
 from netdsl.reference.convolution import convolve
 from pool_oracle import leaky, window_maxima
 
+
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 2), groups=st.sampled_from([1, 2]), cg=st.integers(1, 5), kg=st.integers(1, 6),
        h=st.integers(2, 40), w=st.integers(2, 40), kernel=st.sampled_from([(3, 3), (1, 1), (3, 2), (5, 5)]),
