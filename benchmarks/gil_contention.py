@@ -10,7 +10,8 @@ figures comparable):
    * the pass times and the speed-up;
    * the summed time of all pieces on one thread and on two. The pieces are
      the same computations, so the ratio says how much slower each piece ran
-     beside the other thread;
+     beside the other thread; then the same per kind of piece (the kernel
+     function that runs it, e.g. the Winograd input transform);
    * the pass time spent outside parallel regions (one thread works there),
      and the thread time left idle inside the regions (a thread that
      finished its share waiting for the other, or not yet started).
@@ -35,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,7 +61,8 @@ def _timed_passes(execute, net, feeds, count) -> list[float]:
 
 
 class PieceClock:
-    """Wraps ``parallel`` in the kernel modules: per pass, each piece's duration and the regions' wall time."""
+    """Wraps ``parallel`` in the kernel modules: per pass, the pieces' summed duration (in all and per kind
+    of piece, named by the function the kernel hands to ``parallel``) and the regions' wall time."""
 
     def __init__(self):
         from netdsl.reference import convolution, pooling, threads, winograd
@@ -68,6 +71,7 @@ class PieceClock:
         self.threads = threads
         self.pieces = 0.0
         self.regions = 0.0
+        self.kinds = defaultdict(float)
         self.lock = threading.Lock()
 
     def __enter__(self):
@@ -77,13 +81,17 @@ class PieceClock:
             if getattr(threads._state, "inside", False):  # nested: inline, timed by the outer piece
                 return original(fn, pieces)
 
+            kind = getattr(fn, "__qualname__", "?").replace("<locals>.", "")
+
             def timed(piece):
                 start = time.perf_counter()
                 try:
                     fn(piece)
                 finally:
                     with self.lock:
-                        self.pieces += time.perf_counter() - start
+                        spent = time.perf_counter() - start
+                        self.pieces += spent
+                        self.kinds[kind] += spent
 
             start = time.perf_counter()
             try:
@@ -101,12 +109,14 @@ class PieceClock:
 
     def reset(self):
         self.pieces = self.regions = 0.0
+        self.kinds.clear()
 
 
 def pieces_on_one_and_two_threads(args) -> None:
     from netdsl.reference import execute
     net, feeds = _network(args)
     rows = {n: {"pass": [], "pieces": [], "serial": [], "idle": []} for n in (1, 2)}
+    kinds = {n: defaultdict(float) for n in (1, 2)}   # kind of piece -> summed time over all passes
     with PieceClock() as clock:
         for _ in range(3):
             execute(net, feeds)
@@ -119,6 +129,8 @@ def pieces_on_one_and_two_threads(args) -> None:
                 rows[n]["pieces"].append(clock.pieces)
                 rows[n]["serial"].append(wall - clock.regions)
                 rows[n]["idle"].append(n * clock.regions - clock.pieces)
+                for kind, spent in clock.kinds.items():
+                    kinds[n][kind] += spent
     med = {n: {k: statistics.median(v) * 1e3 for k, v in r.items()} for n, r in rows.items()}
     print(f"1. {args.model}, batch {args.batch}: {args.passes} passes on each thread count, alternating")
     print(f"   pass:                         1 thread {med[1]['pass']:6.1f} ms   2 threads {med[2]['pass']:6.1f} ms"
@@ -127,6 +139,10 @@ def pieces_on_one_and_two_threads(args) -> None:
           f"   each piece {med[2]['pieces'] / med[1]['pieces']:.2f}x slower beside the other thread")
     print(f"   outside parallel regions:     {med[2]['serial']:6.1f} ms of the 2-thread pass (one thread works)")
     print(f"   idle thread time in regions:  {med[2]['idle']:6.1f} ms (summed over both threads)")
+    print("   per kind of piece (ms per pass, mean):  1 thread  2 threads  ratio")
+    for kind in sorted(kinds[1], key=kinds[1].get, reverse=True):
+        one, two = (kinds[n][kind] / args.passes * 1e3 for n in (1, 2))
+        print(f"     {kind:38s} {one:8.2f} {two:10.2f}  {two / one:5.2f}x")
 
 
 def _worker(args) -> None:
