@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import buffers
+
 _lock = threading.Lock()
 _state = threading.local()
 _pool: ThreadPoolExecutor | None = None
@@ -132,7 +134,7 @@ def matmul(a, b):
     rows, inner, cols = a.shape[-2], a.shape[-1], b.shape[-1]
     if rows < 2 or rows * inner * cols * int(np.prod(batch)) < _PARALLEL_MACS:
         return np.matmul(a, b)
-    out = np.empty(batch + (rows, cols), np.result_type(a, b))
+    out = buffers.empty(batch + (rows, cols), np.result_type(a, b))
     parallel(lambda piece: np.matmul(a[..., piece[0]:piece[1], :], b, out=out[..., piece[0]:piece[1], :]),
              split(rows, PIECES))
     return out

@@ -315,7 +315,7 @@ def convolve_winograd(x, w, b, pre, out_spatial, m: int = 4, epilogue=None, pool
     # memory once per group rather than once per image (they are the largest operand of deep layers)
     group = max(1, min(n, _GROUP_BYTES // (a * a * c * tiles * 4)))
     merged = merges_images(c, k, tiles)
-    v = np.empty((a * a, c, group * tiles), np.float32)  # (column point, row point), channel, (image, tile)
+    v = buffers.empty((a * a, c, group * tiles), np.float32)  # (column point, row point), channel, (image, tile)
     first = 0
 
     def transform_input(piece):
