@@ -37,8 +37,8 @@ def run(args) -> None:
     from ..weights import load_weights
     weights_file = args.weights if isinstance(args.weights, str) else None
     _, net = load_network(args.model, params=args.param)
+    summary = summarize(net)  # before binding the store: what it supplies counts as parameters, not constants
     store = load_weights(net, weights_file) if weights_file is not None else None
-    summary = summarize(net)
     written = write_graph(summary, args.graph) if args.graph is not None else None
     if args.json:
         doc = to_json(summary)

@@ -161,6 +161,11 @@ def test_weights_file_checksummed_or_unverified(tmp_path):
     result = run("inspect", "yolov3-tiny", "--weights", WEIGHTS)
     assert result.returncode == 0, result.stderr
     assert f"store   {WEIGHTS}: 59 tensors bound, checksummed" in result.stdout
+    # binding the file changes nothing of the report: its tensors stay parameters (darknet's count), not constants
+    without_file = run("inspect", "yolov3-tiny", "--weights")
+    assert without_file.returncode == 0, without_file.stderr
+    assert result.stdout.splitlines()[:-1] == without_file.stdout.splitlines()
+    assert f"total   102 layers, {PARAMETERS:,} parameters, 14 constants" in result.stdout
     import numpy as np
 
     from netdsl.weights import load_weights_file
