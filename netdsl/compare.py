@@ -138,6 +138,23 @@ def compare(network, feeds: Mapping[str, np.ndarray], reference: Mapping[str, np
     return rows
 
 
+def not_compared(network, reference: Mapping[str, np.ndarray], name_map: Mapping[str, str] | None = None
+                 ) -> tuple[list[str], list[str]]:
+    """What a :func:`compare` of ``network`` against ``reference`` leaves out.
+
+    Returns:
+        (reference names matching no tensor of the network after ``name_map``,
+        sorted; the network's marked outputs the reference does not hold, in
+        output order). The second list is the one to worry about: a
+        comparison that skips the outputs can pass while the result is wrong.
+    """
+    mapping = dict(name_map or {})
+    names = {t.name for t in network.inputs} | {t.name for layer in network.layers for t in layer.outputs}
+    matched = {mapping.get(k, k) for k in reference} & names
+    unmatched = sorted(k for k in reference if mapping.get(k, k) not in names)
+    return unmatched, [t.name for t in network.outputs if t.name not in matched]
+
+
 def first_divergence(rows) -> Row | None:
     """The first failing row (in network order), or None."""
     return next((r for r in rows if not r.passed), None)

@@ -119,6 +119,7 @@ def model_params(module, pairs) -> dict:
         NetdslError: a malformed pair, a key the function does not take
             (the message lists the known ones) or a value of the wrong type.
     """
+    import difflib
     import inspect
     import typing
 
@@ -133,10 +134,20 @@ def model_params(module, pairs) -> dict:
         if not eq or not key:
             raise NetdslError(f"--param {pair!r}: expected KEY=VALUE")
         if key not in known:
-            raise NetdslError(f"--param {key}: {module.__name__}.build_network takes no parameter {key!r}; "
-                              f"known: {', '.join(known) or 'none'}")
+            close = difflib.get_close_matches(key, known, n=1)
+            raise NetdslError(f"--param {key}: build_network() of {_where(module)} takes no parameter {key!r}"
+                              f"{f' (did you mean {close[0]!r}?)' if close else ''}; known: {', '.join(known) or 'none'}")
         out[key] = _typed(key, text.strip(), known[key], typing, NetdslError)
     return out
+
+
+def _where(module) -> str:
+    """The model as the user named it: its file for a user's .py (imported under a generated module name), else
+    the module's name (``netdsl.models.yolov3_tiny``)."""
+    path = getattr(module, "__file__", None)
+    if path and not module.__name__.startswith("netdsl."):
+        return path
+    return module.__name__
 
 
 def _typed(key, text, param, typing, error):

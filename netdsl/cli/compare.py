@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..compare import compare, first_divergence, format_table, load_arrays, load_name_map
+    from ..compare import compare, first_divergence, format_table, load_arrays, load_name_map, not_compared
     feeds = load_arrays(args.inputs, "inputs")
     reference = load_arrays(args.reference, "reference")
     name_map = load_name_map(args.map) if args.map else None
@@ -34,8 +34,19 @@ def run(args) -> int:
     failed = sum(not r.passed for r in rows)
     if first is None:
         print(f"all {len(rows)} compared tensors match (atol {args.atol:g}, rtol {args.rtol:g})")
-        return 0
-    where = f"layer {first.layer}" if first.layer else "network input"
-    print(f"{failed} of {len(rows)} tensors differ; first divergence: {first.tensor} ({where}), "
-          f"max abs {first.max_abs:.3g}, max rel {first.max_rel:.3g}")
-    return 1
+    else:
+        where = f"layer {first.layer}" if first.layer else "network input"
+        print(f"{failed} of {len(rows)} tensors differ; first divergence: {first.tensor} ({where}), "
+              f"max abs {first.max_abs:.3g}, max rel {first.max_rel:.3g}")
+    unmatched, outputs = not_compared(net, reference, name_map)
+    if unmatched:
+        print(f"not compared: {len(unmatched)} reference tensor{'s' if len(unmatched) > 1 else ''} named like no "
+              f"netdsl tensor ({_names(unmatched)}); map them with --map")
+    if outputs:
+        print(f"warning: the network's output{'s' if len(outputs) > 1 else ''} {_names(outputs)} "
+              f"{'were' if len(outputs) > 1 else 'was'} not compared (the reference has no tensor of that name)")
+    return 0 if first is None else 1
+
+def _names(names, limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")

@@ -266,10 +266,17 @@ def file_size(path) -> int:
         raise WeightImportError(f"{path}: cannot be read: {exc}") from None
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def plain_error(exc: BaseException) -> str:
-    """An exception as one short line: ``Type: first line``."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text[:300]}" if text else type(exc).__name__
+    """An exception as one short line: ``Type: first line``, terminal colour codes removed, at most 300
+    characters (cut at a word, marked ``...``)."""
+    text = _ANSI.sub("", str(exc)).strip()
+    text = text.splitlines()[0].strip() if text else ""
+    if len(text) > 300:
+        text = text[:300].rsplit(" ", 1)[0] + " ..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def check_names(names: Iterable[str], where: str) -> None:

@@ -193,13 +193,23 @@ def load_state_dict(path, *, key: str | None = None) -> dict[str, np.ndarray]:
     except RecursionError:
         raise WeightImportError(f"{path}: not a torch state dict: nesting too deep") from None
     except Exception as exc:  # torch, zipfile and pickle raise many types for a damaged file
+        if "Weights only load failed" in str(exc):  # a pickled object: torch.save(model), not its state dict
+            raise WeightImportError(f"{path}: not a state dict: the file pickles Python objects, which "
+                                    f"torch.load(weights_only=True) does not run (a whole model saved with "
+                                    f"torch.save(model)?); save model.state_dict() instead") from None
         raise WeightImportError(f"{path}: not a readable torch file: {plain_error(exc)}") from None
     if key is not None:
         if not isinstance(obj, Mapping) or key not in obj:
-            raise WeightImportError(f"{path}: no entry {key!r} in the checkpoint")
+            entries = f" (its entries: {', '.join(map(repr, obj))})" if isinstance(obj, Mapping) else ""
+            raise WeightImportError(f"{path}: no entry {key!r} in the checkpoint{entries}")
         obj = obj[key]
     if not isinstance(obj, Mapping):
         raise WeightImportError(f"{path}: expected a state dict (a mapping of tensors), found {type(obj).__name__}")
+    nested = [k for k, v in obj.items() if isinstance(v, Mapping)]
+    if nested:
+        raise WeightImportError(f"{path}: a checkpoint, not a state dict: {', '.join(map(repr, nested))} "
+                                f"{'holds' if len(nested) == 1 else 'hold'} a mapping; pass key={nested[0]!r} "
+                                f"(the entry with the model's tensors)")
     check_names(obj.keys(), path)
     return {k: _to_numpy(v, k, path) for k, v in obj.items()}
 

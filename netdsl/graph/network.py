@@ -267,19 +267,35 @@ class Layer:
 
 
 def _raise_weights_problems(network: str, source: str, *, missing=(), unexpected=(), mismatched=(),
-                            invalid=()) -> None:
-    """Raise one WeightsError listing every problem found while binding ``source``, if there is any."""
+                            invalid=(), required=None) -> None:
+    """Raise one WeightsError listing every problem found while binding ``source``, if there is any
+    (``required``: how many weights the network needs, to say when ``source`` supplies none of them)."""
     parts = []
     if missing:
-        parts.append(f"missing (required but not provided): {', '.join(missing)}")
+        parts.append(f"missing (required but not provided): {_listing(missing, ', ')}")
     if unexpected:
-        parts.append(f"unexpected (provided but not required): {', '.join(unexpected)}")
+        parts.append(f"unexpected (provided but not required): {_listing(unexpected, ', ')}")
     if mismatched:
-        parts.append(f"mismatched: {'; '.join(mismatched)}")
+        parts.append(f"mismatched: {_listing(mismatched, '; ')}")
     if invalid:
-        parts.append(f"invalid values: {'; '.join(invalid)}")
+        parts.append(f"invalid values: {_listing(invalid, '; ')}")
+    if unexpected and required and len(missing) == required:
+        parts.append(f"none of the {len(unexpected)} names provided is one the network needs: the weights of "
+                     f"another network, or names that need a mapping?")
     if parts:
         raise WeightsError(f"{source} does not fit network {network!r}: " + " | ".join(parts))
+
+
+_LISTED = 12  # items of one kind a weights message lists; the rest are counted
+
+
+def _listing(items, sep: str) -> str:
+    """The first ``_LISTED`` items joined by ``sep``, then ``... and N more`` (a whole wrong file would
+    otherwise print hundreds of names on one line)."""
+    items = list(items)
+    if len(items) <= _LISTED:
+        return sep.join(items)
+    return f"{sep.join(items[:_LISTED])}{sep}... and {len(items) - _LISTED} more"
 
 
 class Network:
@@ -528,7 +544,7 @@ class Network:
         self.check_weights_unbound(source)
         missing, unexpected, mismatched = self.weight_spec_problems(specs)
         _raise_weights_problems(self.name, source, missing=missing, unexpected=unexpected,
-                                mismatched=list(mismatched.values()))
+                                mismatched=list(mismatched.values()), required=len(self.unbound_weights()))
         return self.unbound_weights()
 
     def bind_weights(self, arrays: Mapping[str, np.ndarray], source: str = "weights", *,
@@ -567,7 +583,8 @@ class Network:
                     invalid.append(problem)
                 prepared[name] = array
         _raise_weights_problems(self.name, source, missing=missing, unexpected=unexpected,
-                                mismatched=list(mismatched.values()), invalid=invalid)
+                                mismatched=list(mismatched.values()), invalid=invalid,
+                                required=len(self.unbound_weights()))
         for name, array in prepared.items():
             self._weights[name].value = array
         self.weights_source = source

@@ -140,6 +140,14 @@ def _needs_binding(layer) -> bool:
             or any(not t.is_static for t in layer.outputs))
 
 
+def _layout_hint(found, expected) -> str:
+    """``" (NHWC? transpose to NCHW: x.transpose(0, 3, 1, 2))"`` when a 4-D feed is the channels-last form of
+    the expected NCHW shape; else ``""``."""
+    if len(found) == len(expected) == 4 and tuple(found) == (expected[0], expected[2], expected[3], expected[1]):
+        return " (NHWC? the input is NCHW: pass x.transpose(0, 3, 1, 2))"
+    return ""
+
+
 def check_feeds(network, feeds: Mapping[str, np.ndarray], profiles=None) -> tuple[dict, dict]:
     """Validate feeds against the network inputs (names, shapes, dtypes) and bind its runtime dimensions.
 
@@ -155,24 +163,31 @@ def check_feeds(network, feeds: Mapping[str, np.ndarray], profiles=None) -> tupl
     extra = sorted(set(feeds) - names)
     missing = [t.name for t in network.inputs if t.name not in feeds]
     if extra or missing:
-        raise ExecutionError(f"network {network.name!r}: feeds do not match inputs: missing {missing}, "
-                             f"unexpected {extra}")
+        problems = [f"no feed for {', '.join(map(repr, missing))}"] if missing else []
+        problems += [f"no input named {', '.join(map(repr, extra))}"] if extra else []
+        raise ExecutionError(f"network {network.name!r}: feeds do not match its inputs "
+                             f"{[t.name for t in network.inputs]}: {'; '.join(problems)}")
     out = {}
     for t in network.inputs:
         value = np.asarray(feeds[t.name])
         if t.is_static and value.shape != t.shape:
-            raise ExecutionError(f"input {t.name!r}: expected shape {t.shape}, found {value.shape}")
+            raise ExecutionError(f"input {t.name!r}: expected shape {t.shape}, found {value.shape}"
+                                 f"{_layout_hint(value.shape, t.shape)}")
         if value.dtype != t.dtype.to_numpy():
+            hint = ""
+            if not isinstance(feeds[t.name], np.ndarray):
+                hint = (f" (a {type(feeds[t.name]).__name__} becomes a {value.dtype.name} array: pass "
+                        f"np.asarray(value, dtype={t.dtype.to_numpy().name!r}))")
             raise ExecutionError(f"input {t.name!r}: expected dtype {t.dtype.to_numpy().name}, "
-                                 f"found {value.dtype.name}")
+                                 f"found {value.dtype.name}{hint}")
         out[t] = value
     binding: dict[str, int] = {}
     if not network.is_static:
         try:
-            binding = bind_input_shapes(network, {t.name: v.shape for t, v in out.items()}, "the feeds")
+            binding = bind_input_shapes(network, {t.name: v.shape for t, v in out.items()}, "the feed")
             if profiles:
                 find_profile(network, binding, profiles)
-            check_binding(network, binding, "the feeds")
+            check_binding(network, binding, "the feed")
         except ShapeError as exc:
             raise ExecutionError(str(exc)) from None
     return out, binding

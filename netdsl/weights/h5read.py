@@ -364,12 +364,34 @@ class _Reader:
         return array
 
 
+_CONVERTERS = {  # a source framework's file passed where a netdsl store belongs: how to convert it
+    (".pt", ".pth", ".bin", ".safetensors"): "a PyTorch file? convert it first: netdsl.frameworks.torch_import."
+                                             "convert_torch(path, network, 'model.h5') (docs/porting_pytorch.md)",
+    (".weights",): "a darknet file? convert it first: netdsl convert darknet --cfg CFG --weights FILE -o model.h5",
+    (".wts",): "a tensorrtx file? import it first: netdsl.frameworks.wts.import_wts(path, network) "
+               "(docs/porting_pytorch.md)",
+    (".onnx",): "an ONNX model? convert its weights first: netdsl.frameworks.onnx_import.convert_onnx(path, network, "
+                "'model.h5') (docs/porting_onnx.md)",
+}
+
+
+def _conversion_hint(path: str) -> str:
+    lower = path.lower()
+    for suffixes, hint in _CONVERTERS.items():
+        if lower.endswith(suffixes):
+            return f"; {hint}"
+    return ""
+
+
 def _check_format(path: str, attrs: dict) -> None:
     found = attrs.get("format", None)
     if found != FORMAT:
         shown = "no 'format' attribute" if "format" not in attrs else f"format={found!r}"
+        keras = ("; a Keras file? convert it first: netdsl.frameworks.keras_import.convert_keras(path, network, "
+                 "'model.h5') (docs/porting_keras.md)"
+                 if "keras_version" in attrs or "model_config" in attrs or "layer_names" in attrs else "")
         raise WeightsFileError(f"weights file {path} is not a netdsl weight store: "
-                               f"expected root attribute format={FORMAT!r}, found {shown}")
+                               f"expected root attribute format={FORMAT!r}, found {shown}{keras}")
     version = attrs.get("format_version", None)
     if not isinstance(version, int) or isinstance(version, bool) or version != FORMAT_VERSION:
         shown = "no 'format_version' attribute" if "format_version" not in attrs else f"format_version={version!r}"
@@ -406,7 +428,8 @@ def read_store(path, *, select: Callable[[Mapping[str, DatasetInfo]], Iterable[s
     except OSError as exc:
         raise WeightsFileError(f"weights file {path} cannot be read: {exc.strerror or exc}") from None
     if version is None:
-        raise WeightsFileError(f"weights file {path} is not an HDF5 file (expected a netdsl-weights HDF5 store)")
+        raise WeightsFileError(f"weights file {path} is not an HDF5 file (expected a netdsl-weights HDF5 store)"
+                               f"{_conversion_hint(path)}")
     isolated = False
     if isolate if isolate is not None else version < 2:
         _read_in_child(path, max_bytes)

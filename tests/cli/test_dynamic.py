@@ -95,3 +95,18 @@ def test_two_profiles_in_one_yolov3_tiny_engine(rtx):
         {"images": ((1, 3, 320, 320), (1, 3, 416, 416), (4, 3, 608, 608))},
         {"images": ((1, 3, 640, 640), (1, 3, 800, 800), (1, 3, 1024, 1024))}])
     assert len(engine) > 1_000_000
+
+
+def test_param_typo_in_a_user_model_names_its_file_and_the_close_match(tmp_path):
+    model = tmp_path / "my_net.py"
+    model.write_text("from netdsl import ActivationType, DataType, Network\n\n\n"
+                     "def build_network(batch: int = 1):\n"
+                     "    net = Network('mine')\n"
+                     "    x = net.add_input('x', DataType.FLOAT, (batch, 2, 4, 4))\n"
+                     "    net.mark_output(net.add_activation(x, ActivationType.RELU).output)\n"
+                     "    return net\n")
+    result = run("inspect", model, "--param", "batchsize=1")
+    assert_one_line_error(result, f"--param batchsize: build_network() of {model} takes no parameter 'batchsize' "
+                                  "(did you mean 'batch'?); known: batch")
+    assert "netdsl_user_models" not in result.stderr
+    assert run("inspect", model, "--param", "batch=2").returncode == 0

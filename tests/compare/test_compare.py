@@ -147,3 +147,30 @@ def test_no_common_tensor_says_give_a_map(files):
     net = load_model(str(files / "three_blocks.py")).build_network()
     with pytest.raises(CompareError, match="holds no tensor of network 'three-blocks'.*give a name map"):
         compare(net, {}, {"0.0": np.zeros(1)})
+
+
+def test_reference_tensors_and_outputs_left_out_are_reported(files, tmp_path):
+    """Named like torch's modules, the last block's tensors match nothing: they are listed as not compared, and
+    so is the network's output (a run that never compares the output must not read as a full pass)."""
+    ref = np.load(files / "reference.npz")
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, **{"block0.conv": ref["0.0"], "block0.bn": ref["0.1"], "2.1": ref["2.1"], "2.2": ref["2.2"]})
+    result = run("compare", files / "three_blocks.py", "--weights", files / "w.h5", "--inputs", files / "inputs.npz",
+                 "--reference", partial)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-3:] == ["all 2 compared tensors match (atol 1e-05, rtol 0.0001)",
+                          "not compared: 2 reference tensors named like no netdsl tensor (2.1, 2.2); map them with --map",
+                          "warning: the network's output block2.leaky was not compared (the reference has no tensor "
+                          "of that name)"], result.stdout
+    # with the map nothing is left out
+    mapped = _cli(files)
+    assert "not compared" not in mapped.stdout and "warning" not in mapped.stdout
+
+
+def test_not_compared_python_api(files):
+    from netdsl.compare import not_compared
+    from netdsl.models import load_model
+    net = load_model(str(files / "three_blocks.py")).build_network()
+    assert not_compared(net, {"block2.leaky": np.zeros(1), "fc": np.zeros(1)}) == (["fc"], [])
+    assert not_compared(net, {"fc": np.zeros(1)}, {"fc": "block0.conv"}) == ([], ["block2.leaky"])

@@ -174,3 +174,34 @@ def test_missing_and_non_state_dict_files(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
     with pytest.raises(WeightImportError, match="junk.pt"):
         load_state_dict(tmp_path / "junk.pt")
+
+
+def test_whole_model_and_nested_checkpoint_say_what_to_do(tmp_path):
+    """torch.save(model) pickles the module (weights_only refuses it: the message is torch's, with terminal
+    colour codes); a training checkpoint nests the state dict under a key the user must name."""
+    model = nn.Sequential(nn.Conv2d(2, 3, 3))
+    torch.save(model, tmp_path / "whole.pt")
+    with pytest.raises(WeightImportError) as err:
+        load_state_dict(tmp_path / "whole.pt")
+    text = str(err.value)
+    assert text == (f"{tmp_path / 'whole.pt'}: not a state dict: the file pickles Python objects, which "
+                    "torch.load(weights_only=True) does not run (a whole model saved with torch.save(model)?); "
+                    "save model.state_dict() instead")
+    torch.save({"epoch": 3, "state_dict": model.state_dict()}, tmp_path / "ckpt.pt")
+    with pytest.raises(WeightImportError) as err:
+        load_state_dict(tmp_path / "ckpt.pt")
+    assert str(err.value).endswith(": a checkpoint, not a state dict: 'state_dict' holds a mapping; "
+                                   "pass key='state_dict' (the entry with the model's tensors)")
+    with pytest.raises(WeightImportError) as err:
+        load_state_dict(tmp_path / "ckpt.pt", key="model")
+    assert str(err.value).endswith(": no entry 'model' in the checkpoint (its entries: 'epoch', 'state_dict')")
+    arrays = load_state_dict(tmp_path / "ckpt.pt", key="state_dict")
+    np.testing.assert_array_equal(arrays["0.weight"], model[0].weight.detach().numpy())
+
+
+def test_plain_error_drops_colour_codes_and_cuts_at_a_word():
+    from netdsl.frameworks._importing import plain_error
+    assert plain_error(ValueError("\x1b[1mbold\x1b[0m text\nsecond line")) == "ValueError: bold text"
+    long = plain_error(RuntimeError("word " * 100))
+    assert long.startswith("RuntimeError: word word") and long.endswith(" ...") and len(long) <= len("RuntimeError: ") + 304
+    assert plain_error(KeyError()) == "KeyError"

@@ -116,7 +116,7 @@ def test_requirement_refused_at_the_feeds(case):
     with pytest.raises(ExecutionError) as info:
         execute(net, _feeds(net, bad))
     message = str(info.value)
-    assert message.startswith("L: needs ") and "at the feeds" in message and "\n" not in message, message
+    assert message.startswith("L: needs ") and "at the feed " in message and "\n" not in message, message
     for word in words:
         assert word in message, (word, message)
 

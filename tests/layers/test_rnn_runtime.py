@@ -181,7 +181,7 @@ def test_runtime_lengths_batch_is_a_requirement():
         execute(net, {"x": x, "lengths": np.array([5, 1, 2], np.int32)})
     message = str(info.value)
     assert message.startswith("gru: needs sequence_lengths 'lengths' of one length per sequence of input 'x' "
-                              "(found vs batch): lengths[0] == batch, but at the feeds")
+                              "(found vs batch): lengths[0] == batch, but at the feed")
     assert "lengths[0] = 3, batch = 2" in message and "\n" not in message
 
 
@@ -201,7 +201,7 @@ def test_runtime_state_batch_is_a_requirement():
     net.mark_output(layer.get_output(1))
     net.bind_weights({n: np.zeros(w.shape, np.float32) for n, w in net.weights().items()})
     with pytest.raises(ExecutionError, match=r"^rnn: needs initial_hidden 'h0' of shape \(1, batch, 4\) \(axis 1, "
-                                             r"found vs expected\): n == batch, but at the feeds n = 3, batch = 2"):
+                                             r"found vs expected\): n == batch, but at the feed n = 3, batch = 2"):
         execute(net, {"x": np.zeros((4, 2, 3), np.float32), "h0": np.zeros((1, 3, 4), np.float32)})
     with pytest.raises(NetworkDefinitionError, match=r"initial_hidden 'h1' must have shape \(1, batch, 4\) .*found "
                                                      r"\(2, batch, 4\)"):

@@ -192,3 +192,38 @@ def test_old_format_file_binds(tmp_path):
     store = load_weights(net, OLD)
     assert store.checksummed is False and net.unbound_weights() == []
     np.testing.assert_array_equal(net.weights()["conv0.bn.variance"].value, [1.0, 4.0])
+
+
+# -------------------------------------------------------------------------------- another network's file
+def _chain(prefix: str, layers: int) -> Network:
+    net = Network("chain")
+    t = net.add_input("x", DataType.FLOAT, (1, 2, 3, 3))
+    for i in range(layers):
+        t = net.add_convolution_nd(t, 2, (1, 1), name=f"{prefix}{i}").output
+    net.mark_output(t)
+    return net
+
+
+def test_another_networks_weights_list_a_dozen_names_per_kind_and_say_none_fit():
+    other = {n: np.zeros(w.shape, np.float32) for n, w in _chain("layer", 10).weights().items()}  # 20 names
+    net = _chain("conv", 10)
+    with pytest.raises(WeightsError) as err:
+        net.bind_weights(other, "other.h5")
+    text = str(err.value)
+    needed = list(net.weights())
+    assert text == ("other.h5 does not fit network 'chain': missing (required but not provided): "
+                    f"{', '.join(needed[:12])}, ... and 8 more | unexpected (provided but not required): "
+                    f"{', '.join(sorted(other)[:12])}, ... and 8 more | none of the 20 names provided is one the "
+                    "network needs: the weights of another network, or names that need a mapping?")
+    assert not any(w.is_bound for w in net.weights().values())
+
+
+def test_a_partly_fitting_file_gets_no_other_network_hint():
+    net = _chain("conv", 2)
+    arrays = {n: np.zeros(w.shape, np.float32) for n, w in net.weights().items()}
+    arrays["extra"] = np.zeros(1, np.float32)
+    del arrays["conv1.bias"]
+    with pytest.raises(WeightsError) as err:
+        net.bind_weights(arrays, "part.h5")
+    assert str(err.value) == ("part.h5 does not fit network 'chain': missing (required but not provided): conv1.bias"
+                              " | unexpected (provided but not required): extra")

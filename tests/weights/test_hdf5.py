@@ -219,3 +219,44 @@ def test_load_weights_reports_every_problem_in_one_message(tmp_path):
     assert "conv0.conv.kernel: expected shape (4, 3, 3, 3), found (4, 3, 5, 5)" in message
     assert "conv0.conv.bias: expected dtype float32, found float64" in message
     assert net.unbound_weights() == list(net.weights())  # nothing bound on failure
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("model.pt", "a PyTorch file? convert it first: netdsl.frameworks.torch_import.convert_torch(path, network, "
+                 "'model.h5') (docs/porting_pytorch.md)"),
+    ("model.safetensors", "a PyTorch file? convert it first"),
+    ("yolov3.weights", "a darknet file? convert it first: netdsl convert darknet --cfg CFG --weights FILE -o model.h5"),
+    ("model.wts", "a tensorrtx file? import it first: netdsl.frameworks.wts.import_wts(path, network)"),
+    ("model.onnx", "an ONNX model? convert its weights first: netdsl.frameworks.onnx_import.convert_onnx("),
+])
+def test_a_framework_file_given_as_a_store_says_how_to_convert_it(tmp_path, name, hint):
+    path = tmp_path / name
+    path.write_bytes(b"\x80\x02 not hdf5 at all")
+    with pytest.raises(WeightsFileError) as err:
+        load_weights_file(path)
+    assert str(err.value).startswith(f"weights file {path} is not an HDF5 file (expected a netdsl-weights HDF5 "
+                                     f"store); {hint}")
+
+
+def test_a_keras_hdf5_file_given_as_a_store_says_how_to_convert_it(tmp_path):
+    path = tmp_path / "model.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "2.1.5"
+        f.create_dataset("dense/kernel", data=np.zeros((2, 2), np.float32))
+    with pytest.raises(WeightsFileError) as err:
+        load_weights_file(path)
+    assert str(err.value) == (f"weights file {path} is not a netdsl weight store: expected root attribute "
+                              "format='netdsl-weights', found no 'format' attribute; a Keras file? convert it first: "
+                              "netdsl.frameworks.keras_import.convert_keras(path, network, 'model.h5') "
+                              "(docs/porting_keras.md)")
+
+
+def test_every_shipped_store_is_checksummed():
+    """The stores in weights/ are written by netdsl's current writer: HDF5 verifies every dataset they hold."""
+    from pathlib import Path
+    shipped = sorted((Path(__file__).resolve().parents[2] / "weights").glob("*.h5"))
+    assert len(shipped) >= 9
+    for path in shipped:
+        store = load_weights_file(path)
+        assert store.checksummed, path
+        assert all(store.datasets[n].checksum is not None for n in store), path
