@@ -168,8 +168,9 @@ def window_layer(net, type_, name, input, num_output_maps, kernel_shape, kernel,
     num_output_maps = int(num_output_maps)
     if int(num_groups) != num_groups or num_groups < 1 or channels % num_groups or num_output_maps % num_groups:
         last = input.shape[-1]
-        nhwc = (int(num_groups) == num_groups and num_groups >= 1 and input.ndim == n + 2 and last != channels
-                and not last % num_groups and not num_output_maps % num_groups)
+        # the NHWC hint only for a static last dimension: a runtime one has no truth value (TypeError)
+        nhwc = (int(num_groups) == num_groups and num_groups >= 1 and input.ndim == n + 2 and is_static(last)
+                and last != channels and not last % num_groups and not num_output_maps % num_groups)
         fail(name, f"input channels ({channels}) and num_output_maps ({num_output_maps}) must both "
                    f"be divisible by num_groups ({num_groups}); input {input.name!r} has shape {input.shape}"
                    + (f"; {channels_last_hint(type_, input, n)}" if nhwc else ""))

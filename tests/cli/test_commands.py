@@ -56,6 +56,30 @@ def test_convert_then_export_round_trip(yolov3_tiny_darknet_weights, tmp_path):
     assert (tmp_path / "back.weights").read_bytes() == yolov3_tiny_darknet_weights.read_bytes()
 
 
+@pytest.mark.parametrize("command", ["convert", "export"])
+@pytest.mark.parametrize("old, new, fragment", [
+    ("[convolutional]\n", "[convolutional]\nwobble=3\n",
+     "line 26 [convolutional] (layer 0): unknown key 'wobble' for [convolutional]"),
+    ("activation=leaky\n", "activation=leakyy\n",
+     "line 31 [convolutional] (layer 0): activation=leakyy is not supported"),
+], ids=["unknown-key", "bad-activation"])
+def test_convert_and_export_refuse_a_cfg_inspect_refuses(command, old, new, fragment, yolov3_tiny_darknet_weights,
+                                                         tmp_path):
+    """The cfg is checked as the builder checks it: inspect's one-line error, status 1, no output file."""
+    cfg = tmp_path / "bad.cfg"
+    cfg.write_text((DATA / "darknet" / "cfg" / "yolov3-tiny.cfg").read_text().replace(old, new, 1))
+    inspected = run("inspect", cfg)
+    assert_one_line_error(inspected, f"{cfg} {fragment}", status=1)
+    if command == "convert":
+        result = run("convert", "darknet", "--cfg", cfg, "--weights", yolov3_tiny_darknet_weights,
+                     "-o", tmp_path / "out.h5")
+    else:
+        result = run("export", "darknet", "--cfg", cfg, WEIGHTS, "-o", tmp_path / "out.weights")
+    assert_one_line_error(result, status=1)
+    assert result.stderr == inspected.stderr and result.stdout == ""
+    assert list(tmp_path.iterdir()) == [cfg]
+
+
 def test_hdf5_missing_extra_and_wrong_shape_named_together(tmp_path):
     bad = tmp_path / "bad.h5"
     shutil.copy(WEIGHTS, bad)

@@ -11,12 +11,12 @@ import pytest
 from darknet_oracle import (assert_rows_match, opencv_net, opencv_rows_as_ours, relative_error,
                             write_random_darknet_weights)
 from netdsl import DataType, Network
-from netdsl.frameworks.darknet import convert_darknet
+from netdsl.frameworks.darknet import convert_darknet, export_darknet
 from netdsl.frameworks.darknet.builder import DarknetCfgError, build_from_cfg, detection_spec
 from netdsl.graph.errors import NetdslError, WeightsFileError
 from netdsl.models import blocks
 from netdsl.reference import execute
-from netdsl.weights import load_weights
+from netdsl.weights import load_weights, save_weights
 
 NET = "[net]\nwidth=64\nheight=64\nchannels=3\n"
 
@@ -215,6 +215,10 @@ ERRORS = [
      r"classes=3, but the head's input has 10 values per anchor"),
     ("[upsample]\nstride=2\nscale=0.5\n", 7, r"scale=0.5 is not supported by the cfg builder \(only scale=1\)"),
     ("[reorg]\nstride=2\nreverse=1\n", 7, r"reverse=1 is not supported"),
+    ("[reorg]\nstride=0\n", 6, r"\[reorg\] \(layer 0\): stride=0 must be positive"),
+    ("[convolutional]\nfilters=1\nsize=3\ngroups=3\n", 5,  # the runtime width once raised a TypeError
+     r"\[convolutional\] \(layer 0\): conv0.conv: input channels \(3\) and num_output_maps \(1\) must both be "
+     r"divisible by num_groups \(3\)"),
 ]
 
 
@@ -226,6 +230,26 @@ def test_errors_name_file_line_and_layer(body, line, message, tmp_path):
         build_from_cfg(cfg)
     assert "\n" not in str(info.value)
     assert isinstance(info.value, NetdslError) and isinstance(info.value, WeightsFileError)
+
+
+@pytest.mark.parametrize("body, line, message", ERRORS, ids=[e[2][:30] for e in ERRORS])
+def test_convert_and_export_refuse_what_the_builder_refuses(body, line, message, tmp_path):
+    """convert_darknet and export_darknet check the cfg with the builder's rules: the same error, nothing written."""
+    cfg = tmp_path / "bad.cfg"
+    cfg.write_text(NET + body)
+    with pytest.raises(DarknetCfgError) as built:
+        build_from_cfg(cfg)
+    weights = tmp_path / "bad.weights"
+    weights.write_bytes(np.array([0, 2, 0, 0, 0], "<i4").tobytes() + np.ones(1000, "<f4").tobytes())
+    store = tmp_path / "bad.h5"
+    save_weights(store, {"conv0.conv.kernel": np.ones((8, 3, 3, 3), np.float32)}, source="test")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for run in (lambda: convert_darknet(cfg, weights, tmp_path / "out.h5"),
+                lambda: export_darknet(cfg, store, tmp_path / "out.weights")):
+        with pytest.raises(DarknetCfgError) as refused:
+            run()
+        assert str(refused.value) == str(built.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_net_key_unknown(tmp_path):

@@ -181,6 +181,9 @@ def test_declared_weights_are_named_and_bound_later():
      r"input channels \(3\) and num_output_maps \(4\) must both be divisible by num_groups \(2\)"),
     ((1, 4, 8, 8), 3, (3, 3), dict(num_groups=2),
      r"input channels \(4\) and num_output_maps \(3\) must both be divisible"),
+    ((1, 3, 8, "width"), 4, (3, 3), dict(num_groups=2),  # a runtime last dim: no NHWC hint, no TypeError
+     r"input channels \(3\) and num_output_maps \(4\) must both be divisible by num_groups \(2\); input 'x' "
+     r"has shape \(1, 3, 8, Dim\(width\)\)$"),
     ((1, 4, 8, 8), 0, (3, 3), {}, r"num_output_maps must be a positive int, found 0"),
     ((1, 3, 8, 8), 4, (9, 9), {}, r"spatial input \(8, 8\) is too small for kernel_shape \(9, 9\).*"
                                   r"output dimension 0 would be 0"),

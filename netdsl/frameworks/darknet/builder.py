@@ -244,11 +244,37 @@ def build_from_cfg(cfg_path, *, batch: int | None = None, height: int | None = N
         NetworkDefinitionError: a layer that does not fit its input (e.g. a
             static input size not a multiple of the stride), naming the layer.
     """
+    path = os.fspath(cfg_path)
+    return _build(path, _sections(path), batch=batch, height=height, width=width, eps=eps,
+                  fold_batch_norm=fold_batch_norm)
+
+
+def check_cfg(cfg_path) -> list[Section]:
+    """Check a cfg exactly as :func:`build_from_cfg` does, by building it (runtime dims) and dropping the Network.
+
+    :func:`netdsl.frameworks.darknet.convert_darknet` and
+    :func:`~netdsl.frameworks.darknet.export_darknet` call this first, so
+    ``netdsl convert darknet`` and ``netdsl export darknet`` refuse what
+    ``netdsl inspect``, ``build`` and ``detect`` refuse, with the same
+    message: the builder's rules are the only copy.
+
+    Returns:
+        the cfg's sections, as :func:`netdsl.frameworks.darknet.parse_cfg` gives them.
+    Raises:
+        DarknetCfgError, NetworkDefinitionError: as :func:`build_from_cfg`.
+    """
+    path = os.fspath(cfg_path)
+    sections = _sections(path)
+    _build(path, sections)
+    return sections
+
+
+def _build(path: str, sections: list[Section], *, batch=None, height=None, width=None, eps=1e-5,
+           fold_batch_norm=True):
+    """:func:`build_from_cfg` on the sections :func:`_sections` gave for ``path``."""
     from netdsl import DataType, Network
     from netdsl.graph.shapes import require
 
-    path = os.fspath(cfg_path)
-    sections = _sections(path)
     info = _info(path, sections)
     net = Network(info.name)
     dims = ("batch" if batch is None else batch, info.channels, "height" if height is None else height,
@@ -324,7 +350,10 @@ def _layer(net, section, x, outputs, images, heads, eps, fold):
     if kind == "dropout":
         return x
     if kind == "reorg":
-        return blocks.reorg(net, x, _int(section, "stride", 1), name=f"reorg{i}")
+        stride = _int(section, "stride", 1)
+        if stride < 1:
+            _fail(section, f"stride={stride} must be positive", "stride")
+        return blocks.reorg(net, x, stride, name=f"reorg{i}")
     if kind == "activation":
         return blocks.activation(net, x, _activation(section, "linear"), name=f"activation{i}")
     if kind == "yolo":

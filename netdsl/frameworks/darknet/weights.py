@@ -20,7 +20,11 @@ section of darknet layer index i:
   ``conv{i}.bn.variance``, each (K,);
 * without: ``conv{i}.conv.bias`` (K,).
 
-The float count must match the cfg exactly: a truncated file, or one with
+The cfg is first checked exactly as the cfg builder checks it
+(:func:`netdsl.frameworks.darknet.builder.check_cfg`): a cfg that ``netdsl
+inspect``, ``build`` or ``detect`` refuses (an unknown key, an unsupported
+activation ...) is refused here with the same message, before any weight is
+read. The float count must match the cfg exactly: a truncated file, or one with
 floats left over (weights of another cfg), is an error and nothing is written
 (the size is compared before the file is read). So are values darknet would
 compute garbage from: a NaN or +-Inf anywhere, and a negative
@@ -37,7 +41,8 @@ import numpy as np
 from ...graph.errors import WeightsFileError
 from ...weights.h5write import save_weights
 from ...weights.values import first_below, first_nonfinite
-from .cfg import ConvParams, conv_parameter_shapes, parse_cfg
+from .builder import check_cfg
+from .cfg import ConvParams, conv_parameter_shapes
 
 # darknet role -> (sub-layer, netdsl role), with and without batch_normalize.
 _NAMES_BN = {"biases": ("bn", "bias"), "scales": ("bn", "scale"), "rolling_mean": ("bn", "mean"),
@@ -88,6 +93,11 @@ def darknet_weight_name(conv: ConvParams, role: str) -> str:
     return f"conv{conv.section.index}.{sub}.{leaf}"
 
 
+def _convolutions(cfg_path: str) -> list[ConvParams]:
+    """The cfg's convolutions in file order, once the cfg has passed the builder's checks (:func:`check_cfg`)."""
+    return conv_parameter_shapes(check_cfg(cfg_path))
+
+
 def convert_darknet(cfg_path, weights_path, out_path) -> dict:
     """Convert darknet weights to a netdsl HDF5 store (see the module docstring).
 
@@ -100,6 +110,8 @@ def convert_darknet(cfg_path, weights_path, out_path) -> dict:
         (float32 values read), ``version`` ((major, minor, revision)),
         ``seen`` (int), ``header_bytes`` (int), ``md5`` (of the .weights), ``out_path`` (str).
     Raises:
+        DarknetCfgError: a cfg the builder refuses (unknown key or section,
+            unsupported value ...; as :func:`build_from_cfg`, same message).
         WeightsFileError: unreadable or malformed cfg, a .weights file shorter
             than its header, a float count different from the cfg's (message
             names both files and both counts), a NaN/+-Inf value or a negative
@@ -107,7 +119,7 @@ def convert_darknet(cfg_path, weights_path, out_path) -> dict:
             failed write. Nothing is written in any error case.
     """
     cfg_path, weights_path, out_path = os.fspath(cfg_path), os.fspath(weights_path), os.fspath(out_path)
-    convs = conv_parameter_shapes(parse_cfg(cfg_path))
+    convs = _convolutions(cfg_path)
     needed = sum(c.count for c in convs)
     if os.path.exists(weights_path) and not os.path.isfile(weights_path):
         raise WeightsFileError(f"darknet weights {weights_path} is not a regular file")
@@ -170,6 +182,7 @@ def export_darknet(cfg_path, weights_path, out_path) -> dict:
         summary dict: ``conv_layers``, ``tensors``, ``floats``, ``version``,
         ``seen``, ``bytes`` (file size), ``out_path``.
     Raises:
+        DarknetCfgError: a cfg the builder refuses (as :func:`convert_darknet`).
         WeightsFileError: unreadable cfg or store; tensors missing from the
             store, unexpected in it, or of the wrong shape (all listed in one
             message naming both files). Nothing is written then.
@@ -182,7 +195,7 @@ def export_darknet(cfg_path, weights_path, out_path) -> dict:
         check_output_path(out_path)
     except OutputPathError as exc:
         raise WeightsFileError(str(exc)) from None
-    convs = conv_parameter_shapes(parse_cfg(cfg_path))
+    convs = _convolutions(cfg_path)
     store = WeightStore.open(weights_path)
     wanted = [(darknet_weight_name(conv, role), shape) for conv in convs for role, shape in conv.params]
     names = {n for n, _ in wanted}
