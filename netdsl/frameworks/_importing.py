@@ -38,19 +38,28 @@ class WeightImportError(WeightsFileError):
     """A framework file cannot be imported: malformed, or it does not fit the netdsl weights (one line)."""
 
 
-def targets_of(network_or_shapes) -> dict[str, tuple[int, ...]]:
+def targets_of(network_or_shapes, where: str = "weights") -> dict[str, tuple[int, ...]]:
     """The netdsl weights to fill: ``{scoped name: shape}``.
 
     Args:
         network_or_shapes: a :class:`netdsl.Network` (its declared, still
             unbound weights, from ``network.weights()``), or a mapping
             ``name -> shape`` (or -> an object with a ``shape``).
+        where: the file being imported, for messages.
     Raises:
-        WeightImportError: neither of those.
+        WeightImportError: neither of those, or a network whose declared
+            weights are all bound already (nothing to fill).
     """
     weights = getattr(network_or_shapes, "weights", None)
     if callable(weights):
-        return {n: tuple(w.shape) for n, w in weights().items() if not w.is_bound}
+        declared = weights()
+        targets = {n: tuple(w.shape) for n, w in declared.items() if not w.is_bound}
+        source = getattr(network_or_shapes, "weights_source", None)
+        if declared and not targets and source is not None:
+            raise WeightImportError(f"{where}: network {getattr(network_or_shapes, 'name', '?')!r} has nothing left "
+                                    f"to fill: its {len(declared)} weights are bound already (from {source}); import "
+                                    f"into a freshly built network")
+        return targets
     if isinstance(network_or_shapes, Mapping):
         out = {}
         for name, value in network_or_shapes.items():

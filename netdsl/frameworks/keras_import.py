@@ -433,7 +433,7 @@ def import_keras(path, network, mapping=None, *, batch_norm_eps=None, classes: M
             mismatch.
     """
     kf = read_keras(path, timeout=timeout)
-    targets = targets_of(network)
+    targets = targets_of(network, kf.path)
     sources = [p for layer in kf.layers.values() for p in layer.paths.values()]
     imp = Importer(kf.path, targets, sources=sources)
     classes, configs = dict(classes or {}), dict(configs or {})

@@ -316,7 +316,7 @@ def import_onnx(model, network, mapping=None, *, by: str = "name", batch_norm_ep
             mismatch, missing layout rule and (``by="order"``) count mismatch.
     """
     ow = read_onnx(model)
-    targets = targets_of(network)
+    targets = targets_of(network, ow.where)
     imp = Importer(ow.where, targets, sources=list(ow.initializers))
     if by == "name":
         def exists(value):

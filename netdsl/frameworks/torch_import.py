@@ -318,7 +318,7 @@ def import_state_dict(state_dict: Mapping, network, mapping=None, *, where: str 
         WeightImportError: one line listing unmapped keys, unfilled netdsl
             weights and shape mismatches; a value that is not a tensor / array.
     """
-    targets = targets_of(network)
+    targets = targets_of(network, where)
     sd = {k: (v if isinstance(v, np.ndarray) else _to_numpy(v, k, where)) for k, v in state_dict.items()}
     check_names(sd, where)
     imp = Importer(where, targets, sources=list(sd))

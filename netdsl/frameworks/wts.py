@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..files import atomic_output, check_output_path, OutputPathError
-from ._importing import MAX_LISTED, WeightImportError, file_size
+from ._importing import MAX_LISTED, WeightImportError, default_layouts, file_size, network_name, write_weights
 from . import torch_import
 
 __all__ = ["read_wts", "write_wts", "import_wts", "export_wts", "torch_names"]
@@ -148,6 +148,19 @@ def import_wts(path, network, mapping=None, *, ignore=()) -> dict[str, np.ndarra
     """
     path = os.fspath(path)
     return torch_import.import_state_dict(read_wts(path), network, mapping, where=path, ignore=ignore, flat=True)
+
+
+def convert_wts(path, network, out_path, mapping=None, *, ignore=(), source: str | None = None
+                ) -> dict[str, np.ndarray]:
+    """:func:`import_wts`, then write the arrays as a netdsl HDF5 store at ``out_path`` (atomic, checksummed),
+    as :func:`netdsl.frameworks.torch_import.convert_torch` does for a state dict.
+
+    Returns the arrays written. Raises WeightImportError (as :func:`import_wts`) / WeightsFileError (writing).
+    """
+    arrays = import_wts(path, network, mapping, ignore=ignore)
+    write_weights(out_path, arrays, source=source or f"tensorrtx {os.path.basename(os.fspath(path))}",
+                  network=network_name(network), layouts=default_layouts(arrays))
+    return arrays
 
 
 def torch_names(arrays: Mapping[str, np.ndarray], mapping: Callable[[str], str] | Mapping | None = None

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from netdsl.frameworks._importing import WeightImportError
 from netdsl.frameworks.torch_import import import_torch
-from netdsl.frameworks.wts import export_wts, import_wts, read_wts, torch_names, write_wts
+from netdsl.frameworks.wts import convert_wts, export_wts, import_wts, read_wts, torch_names, write_wts
 from netdsl.models import mtcnn_rnet
 
 from importer_fuzz import wts_text
@@ -89,3 +89,35 @@ def test_element_count_mismatch_against_the_network(tmp_path):
     assert "unmapped source tensors: extra.weight" in message
     assert "unfilled netdsl weights: conv1.bias" in message
     assert "conv1.kernel: expected shape (2, 3), found (5,) in conv1.weight" in message
+
+
+def test_importing_into_a_network_already_bound_says_so(data, tmp_path):
+    """Was: every tensor of the file listed as unmapped (the bound network had no weight left to fill)."""
+    sd = torch.load(data / "torch" / "mtcnn" / "rnet.pt", weights_only=True)
+    path = tmp_path / "rnet.wts"
+    path.write_bytes(wts_text({k: v.numpy() for k, v in sd.items()}))
+    net = mtcnn_rnet.build_network()
+    net.bind_weights(import_wts(path, net), source="rnet.h5")
+    declared = len(net.weights())
+    with pytest.raises(WeightImportError) as err:
+        import_wts(path, net)
+    assert str(err.value) == (f"{path}: network '{net.name}' has nothing left to fill: its {declared} weights are "
+                              "bound already (from rnet.h5); import into a freshly built network")
+    with pytest.raises(WeightImportError, match="has nothing left to fill"):
+        import_torch(data / "torch" / "mtcnn" / "rnet.pt", net)
+
+
+def test_convert_wts_writes_the_imported_arrays_as_a_checksummed_store(data, tmp_path):
+    from netdsl.weights import load_weights, load_weights_file
+    sd = torch.load(data / "torch" / "mtcnn" / "rnet.pt", weights_only=True)
+    path = tmp_path / "rnet.wts"
+    path.write_bytes(wts_text({k: v.numpy() for k, v in sd.items()}))
+    written = convert_wts(path, mtcnn_rnet.build_network(), tmp_path / "rnet.h5")
+    store = load_weights_file(tmp_path / "rnet.h5")
+    assert store.checksummed and list(store) == list(written)
+    assert store.attrs["source"] == "tensorrtx rnet.wts"
+    for name, array in written.items():
+        np.testing.assert_array_equal(np.asarray(store[name]), array)
+    net = mtcnn_rnet.build_network()
+    load_weights(net, tmp_path / "rnet.h5")   # binds: every declared weight is there with its shape
+    np.testing.assert_array_equal(net.weights()["conv1.kernel"].value, sd["conv1.weight"].numpy())

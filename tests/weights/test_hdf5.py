@@ -226,7 +226,7 @@ def test_load_weights_reports_every_problem_in_one_message(tmp_path):
                  "'model.h5') (docs/porting_pytorch.md)"),
     ("model.safetensors", "a PyTorch file? convert it first"),
     ("yolov3.weights", "a darknet file? convert it first: netdsl convert darknet --cfg CFG --weights FILE -o model.h5"),
-    ("model.wts", "a tensorrtx file? import it first: netdsl.frameworks.wts.import_wts(path, network)"),
+    ("model.wts", "a tensorrtx file? convert it first: netdsl.frameworks.wts.convert_wts(path, network, 'model.h5')"),
     ("model.onnx", "an ONNX model? convert its weights first: netdsl.frameworks.onnx_import.convert_onnx("),
 ])
 def test_a_framework_file_given_as_a_store_says_how_to_convert_it(tmp_path, name, hint):
