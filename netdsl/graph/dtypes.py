@@ -87,9 +87,16 @@ class DataType(enum.Enum):
 
 
 def as_datatype(value) -> DataType:
-    """Accept a DataType, a NumPy dtype or a TensorRT-style name ('float32', 'FLOAT')."""
+    """Accept a DataType, a NumPy dtype, a TensorRT-style name ('float32', 'FLOAT') or a TensorRT module's own
+    DataType member (``trt.DataType.FLOAT``, ``trt.float32``: taken by its name).
+
+    Raises:
+        TypeError: anything else, naming the accepted forms.
+    """
     if isinstance(value, DataType):
         return value
+    if type(value).__name__ == "DataType" and isinstance(getattr(value, "name", None), str):
+        value = value.name  # a TensorRT (or TensorRT-RTX) binding's enum member
     if isinstance(value, str):
         key = value.upper()
         if key in DataType.__members__:

@@ -51,6 +51,19 @@ class Tensor:
         self.layer = layer
         self.shape_value = None if shape_value is None else tuple(normalize_dim(v) for v in shape_value)
 
+    def __setattr__(self, key, value):
+        try:
+            object.__getattribute__(self, key)
+        except AttributeError:  # the first assignment, in __init__ (or a name Tensor does not have)
+            object.__setattr__(self, key, value)
+            return
+        if key == "name":  # as ITensor.name: a rename, kept unique
+            self.network.rename_tensor(self, value)
+            return
+        raise AttributeError(f"tensor {self.name!r}: {key} is fixed when the tensor is created (every layer "
+                             f"after it was inferred from it); give it to add_input, or add a layer "
+                             f"(add_cast for a dtype, add_shuffle for a shape)")
+
     @property
     def is_static(self) -> bool:
         """True when every dimension is known at definition time."""
@@ -236,8 +249,18 @@ class Layer:
         raise AttributeError(f"{self.type.name} layer {self.name!r} has no attribute {key!r}")
 
     def __setattr__(self, key, value):
-        raise AttributeError(f"layer {self.name!r}: attributes are fixed when the layer is added; "
-                             f"pass {key}=... to the add_* call")
+        attrs = object.__getattribute__(self, "attrs")
+        if key in attrs or key == "name":
+            raise AttributeError(f"layer {self.name!r}: {key} is fixed when the layer is added (its outputs were "
+                                 f"inferred from it); pass {key}=... to the add_* call")
+        if key in ("precision", "metadata") or key.startswith("set_output_type"):
+            raise AttributeError(f"layer {self.name!r}: netdsl networks are strongly typed, as in TensorRT 11 and "
+                                 f"TensorRT-RTX: a layer computes in its inputs' dtype; add_cast changes it "
+                                 f"(docs/precision.md)" if key != "metadata" else
+                                 f"layer {self.name!r}: the TensorRT lowering sets each layer's metadata to its "
+                                 f"netdsl name itself (docs/build_report.md)")
+        raise AttributeError(f"{self.type.name} layer {self.name!r} has no attribute {key!r} to set; its "
+                             f"attributes: {', '.join(attrs) or 'none'}")
 
     @property
     def num_inputs(self) -> int:
@@ -410,12 +433,28 @@ class Network:
         if name is not None and name != tensor.name:
             if name in self._tensor_names:
                 raise NetworkDefinitionError(f"mark_output: a tensor named {name!r} already exists")
-            self._tensor_names.discard(tensor.name)
-            self._tensor_names.add(name)
-            tensor.name = name
+            self.rename_tensor(tensor, name)
         if tensor not in self.outputs:
             self.outputs.append(tensor)
         return tensor
+
+    def rename_tensor(self, tensor: Tensor, name: str) -> None:
+        """Give ``tensor`` a new name (TensorRT's ``ITensor.name = ...``), unique in the network.
+
+        Raises:
+            NetworkDefinitionError: not a str, empty, or the name of another tensor.
+        """
+        self._check_own(tensor, "rename_tensor")
+        if not isinstance(name, str) or not name:
+            raise NetworkDefinitionError(f"tensor {tensor.name!r}: a name must be a non-empty str, found {name!r}")
+        if name == tensor.name:
+            return
+        if name in self._tensor_names:
+            raise NetworkDefinitionError(f"tensor {tensor.name!r}: cannot rename it {name!r}, a tensor of that name "
+                                         f"already exists")
+        self._tensor_names.discard(tensor.name)
+        self._tensor_names.add(name)
+        object.__setattr__(tensor, "name", name)
 
     def unmark_output(self, tensor: Tensor) -> None:
         self.outputs.remove(tensor)
@@ -443,6 +482,24 @@ class Network:
 
     def get_layer(self, index: int) -> Layer:
         return self.layers[index]
+
+    @property
+    def num_inputs(self) -> int:
+        """Number of network inputs (TensorRT's ``INetworkDefinition.num_inputs``)."""
+        return len(self.inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        """Number of marked outputs (TensorRT's ``num_outputs``)."""
+        return len(self.outputs)
+
+    def get_input(self, index: int) -> Tensor:
+        """Network input ``index``, in the order added (TensorRT's ``get_input``)."""
+        return self.inputs[index]
+
+    def get_output(self, index: int) -> Tensor:
+        """Marked output ``index``, in the order marked (TensorRT's ``get_output``)."""
+        return self.outputs[index]
 
     def has_layer(self, name: str) -> bool:
         """Whether a layer with this scoped name exists."""

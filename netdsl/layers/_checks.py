@@ -271,6 +271,12 @@ def weights_arg(net, layer: str, role: str, arg, shape, dtype=DataType.FLOAT, op
             fail(layer, f"{role} weights {arg.name!r} must have shape {shape}, found {arg.shape}"
                  + _hint_text(hint, arg.shape))
         return arg
+    if type(arg).__name__ in ("Tensor", "ITensor"):
+        fail(layer, f"{role} weights: expected an array (or None, to bind from a weight file), found the tensor "
+                    f"{getattr(arg, 'name', '?')!r}: this argument takes values known when the network is built")
+    if not isinstance(arg, (np.ndarray, np.generic, list, tuple, int, float)) and not hasattr(arg, "__array__"):
+        fail(layer, f"{role} weights: expected a NumPy array (or None, to bind from a weight file), found "
+                    f"{type(arg).__module__}.{type(arg).__name__}")
     value = np.asarray(arg)
     if value.dtype == np.float64:
         value = value.astype(np.float32)

@@ -20,9 +20,15 @@ GELU_ERF            0.5 * x * (1 + erf(x / sqrt(2)))               (TensorRT >= 
 GELU_TANH           0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))  (>= 10)
 ==================  ==========================================================
 
-TensorRT's own defaults are alpha = beta = 0, so e.g. LEAKY_RELU without an
-alpha is RELU. THRESHOLDED_RELU follows the API reference (and ONNX
-ThresholdedRelu); the operator page's ``max(0, x - alpha)`` disagrees with it.
+Defaults (``DEFAULTS``, used for an alpha or beta not given) are TensorRT's
+own, read from ``INetworkDefinition.add_activation`` of TensorRT-RTX 1.7.1
+(tests/tensorrt/test_activation_defaults.py compares them with the installed
+TensorRT): LEAKY_RELU alpha 0.01; ELU alpha 1; SELU alpha 1.6732632, beta
+1.0507010; SOFTPLUS 1, 1; CLIP -FLT_MAX, FLT_MAX (no clipping); HARD_SIGMOID
+0.2, 0.5 (ONNX's, not torch's 1/6); SCALED_TANH 1, 1; THRESHOLDED_RELU alpha
+1; 0 for every other type, which ignores them. THRESHOLDED_RELU follows the
+API reference (and ONNX ThresholdedRelu); the operator page's
+``max(0, x - alpha)`` disagrees with it.
 
 Common framework activations in these terms: torch ``leaky_relu(x, s)`` is
 LEAKY_RELU alpha=s; ``elu(x, a)`` ELU alpha=a; ``selu`` SELU alpha=1.6732632,
@@ -45,9 +51,22 @@ from ._checks import FLOAT_TYPES, as_enum, check_dtype, fail
 
 RELU_TYPES = FLOAT_TYPES + (DataType.INT32, DataType.INT64)
 
+_FLT_MAX = 3.4028234663852886e38
+DEFAULTS = {  # ActivationType name -> (alpha, beta) TensorRT gives a new layer (module docstring)
+    "LEAKY_RELU": (0.01, 0.0),
+    "ELU": (1.0, 0.0),
+    "SELU": (1.6732632423543772, 1.0507009873554805),
+    "SOFTPLUS": (1.0, 1.0),
+    "CLIP": (-_FLT_MAX, _FLT_MAX),
+    "HARD_SIGMOID": (0.2, 0.5),
+    "SCALED_TANH": (1.0, 1.0),
+    "THRESHOLDED_RELU": (1.0, 0.0),
+}
+
 
 @network_method
-def add_activation(self, input, type: ActivationType, alpha: float = 0.0, beta: float = 0.0, *, name=None):
+def add_activation(self, input, type: ActivationType, alpha: float | None = None, beta: float | None = None, *,
+                   name=None):
     """Add an elementwise activation.
 
     Args:
@@ -55,7 +74,8 @@ def add_activation(self, input, type: ActivationType, alpha: float = 0.0, beta: 
         type: ActivationType member or its name in any case (``"LEAKY_RELU"``);
             formulas in the module docstring.
         alpha, beta: finite parameters as TensorRT defines them per type;
-            TensorRT's defaults are 0, so LEAKY_RELU needs alpha.
+            None (not given): TensorRT's default for the type (``DEFAULTS``:
+            LEAKY_RELU 0.01, ELU 1, SELU's constants, CLIP no bounds, ...).
     Returns:
         Layer with one output of the input's shape and dtype; the type is
         ``layer.activation_type`` (``layer.type`` is LayerType.ACTIVATION).
@@ -66,6 +86,9 @@ def add_activation(self, input, type: ActivationType, alpha: float = 0.0, beta: 
     name = self.begin_layer(LayerType.ACTIVATION, name, [input])
     kind = as_enum(name, ActivationType, type, "type")
     check_dtype(name, input, RELU_TYPES if kind.name == "RELU" else FLOAT_TYPES)
+    default_alpha, default_beta = DEFAULTS.get(kind.name, (0.0, 0.0))
+    alpha = default_alpha if alpha is None else alpha
+    beta = default_beta if beta is None else beta
     for what, value in (("alpha", alpha), ("beta", beta)):
         if not math.isfinite(float(value)):
             fail(name, f"{what} must be finite, found {value}")

@@ -73,6 +73,12 @@ def layout_hint(type_, input, n, num_output_maps, num_groups, kernel_shape, foun
     expected = _kernel_shape_for(type_, input.shape[-n - 1], num_output_maps, num_groups, kernel_shape)
     hints = []
     last, first = input.shape[-1], input.shape[-n - 1]
+    if (type_ is LayerType.CONVOLUTION and num_groups == 1 and len(found) == n + 2 and found[0] == num_output_maps
+            and found[2:] == tuple(kernel_shape) and is_static(first) and 0 < found[1] < first
+            and first % found[1] == 0 and num_output_maps % (first // found[1]) == 0):
+        groups = first // found[1]
+        hints.append(f"a kernel of {found[1]} input channels of {first} is a grouped convolution's: pass "
+                     f"num_groups={groups}")
     if input.ndim == n + 2 and is_static(last) and last != first and last % num_groups == 0:
         if_nchw = _kernel_shape_for(type_, last, num_output_maps, num_groups, kernel_shape)
         if found == if_nchw or sorted(found) == sorted(if_nchw):

@@ -114,3 +114,54 @@ def test_batch_norm_derived_scale_matches_formula():
     data = np.random.default_rng(0).normal(size=(1, 3, 8, 8)).astype(np.float32)
     want = g[:, None, None] * (data[0] - m[:, None, None]) / np.sqrt(v[:, None, None] + 1e-3) + b[:, None, None]
     np.testing.assert_allclose(execute(net, {"x": data})["bn"][0], want, rtol=1e-6, atol=1e-6)
+
+
+def test_tensor_shape_and_dtype_are_fixed_and_renames_stay_unique():
+    """Was: ``x.dtype = HALF`` on a used input was accepted and ignored downstream (execute still gave FLOAT),
+    and ``y.name = "x"`` gave two tensors one name."""
+    net, x = small()
+    y = net.add_activation(x, ActivationType.RELU, name="relu").output
+    for key, value in (("dtype", DataType.HALF), ("shape", (1, 3, 4, 4))):
+        with pytest.raises(AttributeError) as err:
+            setattr(x, key, value)
+        assert str(err.value) == (f"tensor 'x': {key} is fixed when the tensor is created (every layer after it was "
+                                  "inferred from it); give it to add_input, or add a layer (add_cast for a dtype, "
+                                  "add_shuffle for a shape)")
+    assert x.dtype is DataType.FLOAT and x.shape == (1, 3, 8, 8)
+    with pytest.raises(NetworkDefinitionError, match="cannot rename it 'x', a tensor of that name already exists"):
+        y.name = "x"
+    y.name = "features"                      # ITensor.name = ...: a rename
+    net.mark_output(y)
+    out = execute(net, {"x": np.ones((1, 3, 8, 8), np.float32)})
+    assert list(out) == ["features"] and out["features"].dtype == np.float32
+    with pytest.raises(NetworkDefinitionError, match="a tensor named 'x' already exists"):
+        net.mark_output(y, "x")
+
+
+def test_setting_a_layer_attribute_says_what_to_do():
+    net, x = small()
+    act = net.add_activation(x, ActivationType.LEAKY_RELU, name="leaky")
+    with pytest.raises(AttributeError) as err:
+        act.alpha = 0.2
+    assert str(err.value) == ("layer 'leaky': alpha is fixed when the layer is added (its outputs were inferred from "
+                              "it); pass alpha=... to the add_* call")
+    with pytest.raises(AttributeError, match="strongly typed.*add_cast changes it"):
+        act.precision = DataType.HALF
+    with pytest.raises(AttributeError, match="lowering sets each layer's metadata to its netdsl name"):
+        act.metadata = "x"
+    with pytest.raises(AttributeError) as err:
+        act.foo = 1
+    assert str(err.value) == ("ACTIVATION layer 'leaky' has no attribute 'foo' to set; its attributes: "
+                              "activation_type, alpha, beta")
+    assert act.alpha == np.float32(0.01) or act.alpha == 0.01   # TensorRT's default, untouched
+
+
+def test_tensorrt_network_accessors_and_tensorrt_datatypes():
+    trt = pytest.importorskip("tensorrt_rtx_bindings")
+    net = Network("io")
+    a = net.add_input("a", trt.DataType.FLOAT, (1, 2))   # the binding's own enum member, by name
+    b = net.add_input("b", trt.float16, (1, 2))
+    assert (a.dtype, b.dtype) == (DataType.FLOAT, DataType.HALF)
+    net.mark_output(net.add_activation(a, "RELU", name="r").output)
+    assert (net.num_inputs, net.num_outputs, net.num_layers) == (2, 1, 1)
+    assert net.get_input(1) is b and net.get_output(0).name == "r" and net.get_layer(0).name == "r"

@@ -137,3 +137,25 @@ def test_unrelated_shape_errors_get_no_hint():
     with pytest.raises(WeightsError) as err:
         net.bind_weights({"conv2.kernel": np.zeros((8, 3, 3, 3), np.float64), "conv2.bias": np.zeros(8, np.float32)})
     assert str(err.value).endswith("conv2.kernel: expected dtype float32, found float64")
+
+
+def test_a_grouped_kernel_without_num_groups_suggests_it():
+    net = Network("g")
+    x = net.add_input("x", DataType.FLOAT, (1, 8, 6, 6))
+    with pytest.raises(NetworkDefinitionError) as err:
+        net.add_convolution_nd(x, 8, (3, 3), np.zeros((8, 1, 3, 3), np.float32), name="dw")
+    assert str(err.value) == ("dw: kernel weights must have shape (8, 8, 3, 3), found (8, 1, 3, 3); a kernel of 1 input "
+                              "channels of 8 is a grouped convolution's: pass num_groups=8")
+    layer = net.add_convolution_nd(x, 8, (3, 3), np.zeros((8, 1, 3, 3), np.float32), num_groups=8, name="dw")
+    assert layer.output.shape == (1, 8, 4, 4)
+
+
+def test_a_foreign_weights_object_is_named():
+    class Weights:  # what TensorRT's Python bindings call their weight holder
+        pass
+    net = Network("w")
+    x = net.add_input("x", DataType.FLOAT, (1, 8, 6, 6))
+    with pytest.raises(NetworkDefinitionError) as err:
+        net.add_convolution_nd(x, 4, (3, 3), Weights(), name="c")
+    assert str(err.value) == (f"c: kernel weights: expected a NumPy array (or None, to bind from a weight file), found "
+                              f"{__name__}.Weights")
