@@ -153,16 +153,16 @@ def _zero_point_arg(name, zero_point, scale_shape):
 
 def _qdq(net, type_, input, scale, to_type, axis, block_shape, zero_point, name, quantize):
     name = net.begin_layer(type_, name, [input] + ([scale] if isinstance(scale, Tensor) else []))
-    to_type = as_datatype_arg(name, to_type, "to_type")
+    to_type = as_datatype_arg(name, to_type, "output_type")
     if quantize:
         check_dtype(name, input, FLOAT_TYPES)
         if to_type not in QUANTIZED_TYPES:
-            fail(name, f"to_type must be one of INT8, FP8, INT4, FP4, found {to_type.name}")
+            fail(name, f"output_type must be one of INT8, FP8, INT4, FP4, found {to_type.name}")
         scale_dtype = input.dtype
     else:
         check_dtype(name, input, QUANTIZED_TYPES)
         if to_type not in FLOAT_TYPES:
-            fail(name, f"to_type must be one of FLOAT, HALF, BF16, found {to_type.name}")
+            fail(name, f"output_type must be one of FLOAT, HALF, BF16, found {to_type.name}")
         scale_dtype = to_type
     if input.ndim == 0:
         fail(name, f"input {input.name!r} must not be a scalar")
@@ -177,9 +177,9 @@ def _qdq(net, type_, input, scale, to_type, axis, block_shape, zero_point, name,
 
 
 @network_method
-def add_quantize(self, input, scale, to_type=DataType.INT8, *, axis: int | None = None, block_shape=None,
+def add_quantize(self, input, scale, output_type=DataType.INT8, *, axis: int | None = None, block_shape=None,
                  zero_point=None, name=None):
-    """Add ``x_q = saturate(round(input / scale))`` to ``to_type`` (module docstring table).
+    """Add ``x_q = saturate(round(input / scale))`` to ``output_type`` (module docstring table).
 
     Args:
         input: FLOAT, HALF or BF16 tensor of any shape (rank >= 1).
@@ -187,7 +187,8 @@ def add_quantize(self, input, scale, to_type=DataType.INT8, *, axis: int | None 
             ``input.shape[axis]`` values (per-channel), an array of the input's rank (block),
             Weights, or a Tensor of the input's dtype (a build-time constant in TensorRT).
             Arrays are stored float32 as weights ``<name>.scale`` and held in the input's dtype.
-        to_type: INT8 (default), FP8, INT4 or FP4 (DataType or its name).
+        output_type: INT8 (default), FP8, INT4 or FP4 (DataType or its name); TensorRT's parameter name
+            (the layer holds it as ``to_type``, as IQuantizeLayer does).
         axis: an axis index: the per-channel axis (negative counts from the end); for block scales
             the blocked axis (default: the first dimension with a block > 1).
         block_shape: optional block extent per input dimension (-1: the whole dimension), checked
@@ -195,38 +196,38 @@ def add_quantize(self, input, scale, to_type=DataType.INT8, *, axis: int | None 
         zero_point: optional all-zero array of the scale's shape (symmetric quantization only).
         name: layer name (scoped).
     Returns:
-        Layer with one output of the input's shape and dtype ``to_type``; attributes ``to_type``,
+        Layer with one output of the input's shape and dtype ``output_type``; attributes ``to_type``,
         ``axis``, ``granularity`` (``"tensor"``, ``"channel"``, ``"block"``), ``block_shape``.
     Raises:
-        NetworkDefinitionError: a non-float input, a non-quantized to_type, a scale that is not
+        NetworkDefinitionError: a non-float input, a non-quantized output_type, a scale that is not
             positive, of the wrong length (per-channel) or shape, a missing axis, INT4 without block
             scales, a non-zero zero point — naming the layer, expected vs found.
     """
-    return _qdq(self, LayerType.QUANTIZE, input, scale, to_type, axis, block_shape, zero_point, name, True)
+    return _qdq(self, LayerType.QUANTIZE, input, scale, output_type, axis, block_shape, zero_point, name, True)
 
 
 @network_method
-def add_dequantize(self, input, scale, to_type=DataType.FLOAT, *, axis: int | None = None, block_shape=None,
+def add_dequantize(self, input, scale, output_type=DataType.FLOAT, *, axis: int | None = None, block_shape=None,
                    zero_point=None, name=None):
-    """Add ``x = input * scale`` from a quantized tensor to ``to_type``.
+    """Add ``x = input * scale`` from a quantized tensor to ``output_type``.
 
     Args:
         input: INT8, FP8, INT4 or FP4 tensor (rank >= 1).
-        scale: as :meth:`add_quantize`; a Tensor scale must be of ``to_type`` (for NVFP4: the
+        scale: as :meth:`add_quantize`; a Tensor scale must be of ``output_type`` (for NVFP4: the
             dequantized block scales of a dynamic quantize layer).
-        to_type: FLOAT (default), HALF or BF16.
+        output_type: FLOAT (default), HALF or BF16 (held as the layer's ``to_type``).
         axis: an axis index, as :meth:`add_quantize`.
         block_shape, zero_point, name: as :meth:`add_quantize`.
     Returns:
-        Layer with one output of the input's shape and dtype ``to_type``.
+        Layer with one output of the input's shape and dtype ``output_type``.
     Raises:
         NetworkDefinitionError: as :meth:`add_quantize` (the input must be a quantized type).
     """
-    return _qdq(self, LayerType.DEQUANTIZE, input, scale, to_type, axis, block_shape, zero_point, name, False)
+    return _qdq(self, LayerType.DEQUANTIZE, input, scale, output_type, axis, block_shape, zero_point, name, False)
 
 
 @network_method
-def add_dynamic_quantize(self, input, axis: int, block_size: int, to_type: DataType, scale_type: DataType,
+def add_dynamic_quantize(self, input, axis: int, block_size: int, output_type: DataType, scale_type: DataType,
                          *, double_quant_scale=1.0, name=None):
     """Add NVFP4 dynamic block quantization: block scales computed at run time (TensorRT >= 10.8).
 
@@ -247,7 +248,7 @@ def add_dynamic_quantize(self, input, axis: int, block_size: int, to_type: DataT
         axis: the blocked axis index, the last or the second to last (negative counts from the end);
             its size must be static and divisible by ``block_size``.
         block_size: 16.
-        to_type: FP4 (DataType or its name). scale_type: FP8.
+        output_type: FP4 (DataType or its name; held as the layer's ``to_type``). scale_type: FP8.
         double_quant_scale: ``d``, a positive float (stored as weights ``<name>.double_quant_scale``,
             0-D, in the input's dtype) or a scalar Tensor of the input's dtype.
         name: layer name (scoped).
@@ -261,7 +262,7 @@ def add_dynamic_quantize(self, input, axis: int, block_size: int, to_type: DataT
     inputs = [input] + ([double_quant_scale] if isinstance(double_quant_scale, Tensor) else [])
     name = self.begin_layer(LayerType.DYNAMIC_QUANTIZE, name, inputs)
     check_dtype(name, input, FLOAT_TYPES)
-    to_type = as_datatype_arg(name, to_type, "to_type")
+    to_type = as_datatype_arg(name, output_type, "output_type")
     scale_type = as_datatype_arg(name, scale_type, "scale_type")
     if (to_type, scale_type) != (DataType.FP4, DataType.FP8):
         fail(name, f"to_type/scale_type must be FP4/FP8 (NVFP4), found {to_type.name}/{scale_type.name} "

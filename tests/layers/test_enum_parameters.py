@@ -48,12 +48,12 @@ def idx(net, shape, name="i"):
 #                         the layer attribute holding it, or get(net, layer) -> the value it took)
 E = enums
 TABLE = {
-    ("add_quantize", "to_type"): (DataType, DataType.FP8, lambda n, v: n.add_quantize(t(n), 0.5, v, name="L"),
+    ("add_quantize", "output_type"): (DataType, DataType.FP8, lambda n, v: n.add_quantize(t(n), 0.5, v, name="L"),
                                   "to_type"),
-    ("add_dequantize", "to_type"): (DataType, DataType.HALF,
+    ("add_dequantize", "output_type"): (DataType, DataType.HALF,
                                     lambda n, v: n.add_dequantize(t(n, dtype=DataType.INT8), 0.5, v, name="L"),
                                     "to_type"),
-    ("add_dynamic_quantize", "to_type"): (DataType, DataType.FP4,
+    ("add_dynamic_quantize", "output_type"): (DataType, DataType.FP4,
                                           lambda n, v: n.add_dynamic_quantize(t(n, (2, 32)), 1, 16, v, "FP8",
                                                                               name="L"), "to_type"),
     ("add_dynamic_quantize", "scale_type"): (DataType, DataType.FP8,

@@ -140,7 +140,7 @@ def test_dynamic_quantize_nvfp4_matches_transcription_and_dequantizes():
     (lambda n, x: n.add_quantize(x, 0.5, D.INT4, name="L"), r"^L: INT4 quantization takes block scales only"),
     (lambda n, x: n.add_quantize(x, -0.5, D.INT8, name="L"), r"^L: every scale must be finite and > 0"),
     (lambda n, x: n.add_quantize(x, 0.5, D.INT8, zero_point=1, name="L"), r"^L: zero_point must be all zeros"),
-    (lambda n, x: n.add_quantize(x, 0.5, D.HALF, name="L"), r"^L: to_type must be one of INT8, FP8, INT4, FP4"),
+    (lambda n, x: n.add_quantize(x, 0.5, D.HALF, name="L"), r"^L: output_type must be one of INT8, FP8, INT4, FP4"),
     (lambda n, x: n.add_dequantize(x, 0.5, D.FLOAT, name="L"), r"^L: input 'x' must be INT8, FP8, INT4, FP4"),
     (lambda n, x: n.add_quantize(x, np.ones((2, 4, 4), np.float32), D.INT4, name="L"),
      r"^L: block scale shape \(2, 4, 4\) does not divide"),
