@@ -52,18 +52,31 @@ class Row:
     note: str = ""
 
 
-def load_arrays(path, what: str) -> dict[str, np.ndarray]:
-    """Arrays of an ``.npz`` file as a dict (no pickled objects).
+def load_arrays(path, what: str, input_names=None) -> dict[str, np.ndarray]:
+    """Arrays of an ``.npz`` file as a dict (no pickled objects); a ``.npy`` (one unnamed array) only
+    when ``input_names`` names exactly one input, which it is then the array of.
 
     Raises:
-        CompareError: missing or unreadable file, naming it and ``what`` it is.
+        CompareError: missing or unreadable file, or a ``.npy`` where named arrays are needed, naming
+            it and ``what`` it is.
     """
+    from .files import ARRAY_FILE_ERRORS, load_array_file, savez_hint
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: np.asarray(data[k]) for k in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+        arrays = load_array_file(path)
+    except ARRAY_FILE_ERRORS as exc:
         raise CompareError(f"{what} {path} cannot be read as an .npz file: {exc}") from None
+    if isinstance(arrays, np.ndarray):
+        names = list(input_names or ())
+        if len(names) == 1:
+            return {names[0]: arrays}
+        if names:
+            need = f"the network has {len(names)} inputs {names}: {savez_hint(path, names)}"
+        else:
+            need = f"one array per tensor name: np.savez({os.path.splitext(path)[0] + '.npz'!r}, **arrays)"
+        raise CompareError(f"{what} {path} is a .npy holding one unnamed array; {what} must be an .npz of "
+                           f"named arrays ({need})")
+    return arrays
 
 
 def load_name_map(path) -> dict[str, str]:

@@ -1,16 +1,21 @@
-"""Atomic file output: a file netdsl writes is either complete or absent.
+"""Atomic file output: a file netdsl writes is either complete or absent; reading users' array files.
 
 Every writer (weight stores, engines, darknet exports, drawn images) writes
 to a temporary file in the destination's directory and renames it over the
 destination with ``os.replace`` only once it is complete; on any failure,
 Ctrl-C included, the temporary file is removed and an older file at the
 destination is left untouched.
+
+:func:`load_array_file` reads an ``.npz`` or ``.npy`` of inputs without pickles, completely (so the
+file is closed), and :func:`savez_hint` spells the ``np.savez`` call that makes the ``.npz`` a
+command expects.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
+import zipfile
 
 from .graph.errors import NetdslError
 
@@ -83,3 +88,38 @@ def write_bytes_atomic(path, data: bytes) -> int:
         with open(tmp, "xb") as f:
             f.write(data)
     return len(data)
+
+
+# np.load's failures on a missing, unreadable, truncated, pickled or non-NumPy file
+ARRAY_FILE_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile)
+
+
+def load_array_file(path):
+    """``np.load(path, allow_pickle=False)`` read completely: a dict name -> array for an ``.npz``,
+    the array itself for a ``.npy`` (which holds one unnamed array).
+
+    Raises:
+        one of :data:`ARRAY_FILE_ERRORS`, for the caller to report with the file's name.
+    """
+    import numpy as np
+    loaded = np.load(os.fspath(path), allow_pickle=False)
+    if isinstance(loaded, np.ndarray):
+        return loaded
+    with loaded as data:
+        return {k: np.asarray(data[k]) for k in data.files}
+
+
+def savez_hint(path, names) -> str:
+    """The call that saves one array per name in an ``.npz`` beside ``path``:
+    ``np.savez('x.npz', images=x)`` (``a=..., b=...`` for several names), or
+    ``np.savez('x.npz', **{'input.1': x})`` for names that are not Python identifiers."""
+    import keyword
+    stem, ext = os.path.splitext(os.fspath(path))
+    target = (stem if ext.lower() == ".npy" else os.fspath(path)) + ("" if ext.lower() == ".npz" else ".npz")
+    names = list(names)
+    value = "x" if len(names) == 1 else "..."
+    if all(n.isidentifier() and not keyword.iskeyword(n) for n in names):
+        args = ", ".join(f"{n}={value}" for n in names)
+    else:
+        args = "**{" + ", ".join(f"{n!r}: {value}" for n in names) + "}"
+    return f"np.savez({target!r}, {args})"

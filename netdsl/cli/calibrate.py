@@ -1,9 +1,11 @@
 """``netdsl calibrate``: per-tensor amax of a model over a calibration set, as a JSON calibration file.
 
 The reference executor runs the fp32 network over the images (``netdsl detect``'s preprocessing
-at the model's input size, or ``--size``) or the ``.npz`` inputs; ``--method`` picks how amax is
-chosen from each tensor's histogram (``netdsl.quantization.calibration``). ``--cache`` also writes
-TensorRT's calibration-cache text for TensorRT <= 10's legacy INT8 path.
+at the model's input size, or ``--size``) or the ``.npz`` (or, for one input, ``.npy``) inputs, fed
+in the input's dtype as they are; ``--method`` picks how amax is chosen from each tensor's
+histogram (``netdsl.quantization.calibration``), with a warning per tensor whose amax clips more
+than 1 % of its values. ``--cache`` also writes TensorRT's calibration-cache text for TensorRT <= 10's
+legacy INT8 path.
 """
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from .common import add_model_argument, add_param_argument, load_network
 
 
 def add_inputs_arguments(p) -> None:
-    """--images (directories and/or image files) or --inputs (.npz), and --size."""
+    """--images (directories and/or image files) or --inputs (.npz, or .npy for one input), and --size."""
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--images", nargs="+", metavar="DIR_OR_IMAGE",
                        help="image directories (every image in them, sorted by name) and/or image files")
-    group.add_argument("--inputs", help=".npz with one array per network input, samples along axis 0")
+    group.add_argument("--inputs", help=".npz with one array per network input (by input name), samples along axis "
+                                        "0, in the input's dtype; or a .npy of a network's only input")
     p.add_argument("--size", help="network input size for images, SIZE or HEIGHTxWIDTH (default the model's "
                                   "input_size, or the input's static shape)")
 

@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
                                    "A tensor passes when max |ours - theirs| <= atol + rtol * max |theirs|.")
     add_model_argument(p)
     p.add_argument("--weights", required=True, help="netdsl HDF5 weight store")
-    p.add_argument("--inputs", required=True, help=".npz with one array per network input")
+    p.add_argument("--inputs", required=True, help=".npz with one array per network input (a .npy for a network "
+                                                    "with one input)")
     p.add_argument("--reference", required=True, help=".npz of tensors computed elsewhere (PyTorch hooks, "
                                                        "onnxruntime, OpenCV DNN: see docs/compare.md)")
     p.add_argument("--map", help="JSON object {reference name: netdsl tensor name} for names that differ")
@@ -24,10 +25,10 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..compare import compare, first_divergence, format_table, load_arrays, load_name_map, not_compared
-    feeds = load_arrays(args.inputs, "inputs")
     reference = load_arrays(args.reference, "reference")
     name_map = load_name_map(args.map) if args.map else None
     _, net = load_network(args.model, args.weights, args.param)
+    feeds = load_arrays(args.inputs, "inputs", [t.name for t in net.inputs])  # a .npy: the only input's
     rows = compare(net, feeds, reference, name_map, atol=args.atol, rtol=args.rtol)
     print("\n".join(format_table(rows)))
     first = first_divergence(rows)

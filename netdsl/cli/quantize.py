@@ -2,9 +2,11 @@
 
 The network is rebuilt for ``--precision`` (``netdsl.quantization.apply_precision``) and both run
 in the reference executor on held-out inputs; per output the error against fp32 is printed, and
-for a detector the detection agreement. ``--sweep`` quantizes all but one layer at a time and
-names the most sensitive layers; ``--target-agreement`` excludes them one by one until the
-agreement is reached and prints the ``--exclude`` options that got there.
+for a detector the detection agreement. ``--sweep`` quantizes all but one layer at a time, and all
+but the layers reading each shared quantized tensor (a residual block's input), and names the most
+sensitive layers and tensors; ``--target-agreement`` excludes them one by one until the agreement is
+reached and prints the ``--exclude`` options that got there (or says that it took every quantized
+layer).
 """
 from __future__ import annotations
 
@@ -23,9 +25,12 @@ def add_parser(sub) -> None:
     p.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
                    help="layer name glob kept in float (repeatable)")
     p.add_argument("--target", help="GPU architecture the engine is for (e.g. sm86), to refuse what it cannot run")
-    p.add_argument("--sweep", action="store_true", help="rank layers by sensitivity (all but one quantized)")
+    p.add_argument("--sweep", action="store_true",
+                   help="rank layers by sensitivity (all but one quantized), and shared tensors (all but their "
+                        "readers quantized)")
     p.add_argument("--target-agreement", type=probability, default=None,
-                   help="with --sweep: exclude the most sensitive layers until this agreement is reached")
+                   help="with --sweep: exclude the most sensitive layers (or a shared tensor's readers) until "
+                        "this agreement is reached")
     p.add_argument("--conf", type=probability, default=0.25, help="detection confidence threshold (default 0.25)")
     p.add_argument("--nms", type=probability, default=0.45, help="NMS IoU threshold (default 0.45)")
     add_param_argument(p)
@@ -57,5 +62,10 @@ def run(args) -> None:
         if args.target_agreement is not None:
             options = " ".join(f"--exclude {name}" for name in list(args.exclude) + result.excluded)
             reached = result.final.agreement.f1 >= args.target_agreement
-            print(f"{'reached' if reached else 'did not reach'} agreement {args.target_agreement:g}"
-                  + (f": {options}" if options else ""))
+            if result.excluded_everything:
+                print(f"{'reached' if reached else 'did not reach'} agreement {args.target_agreement:g} only with "
+                      f"every quantized layer excluded: nothing is left in {args.precision} (try another "
+                      f"calibration --method, or a lower --target-agreement)")
+            else:
+                print(f"{'reached' if reached else 'did not reach'} agreement {args.target_agreement:g}"
+                      + (f": {options}" if options else ""))

@@ -10,8 +10,8 @@ A graph-to-graph concern: ``netdsl.graph`` does not import it. Entry points:
 
 See ``docs/precision.md``.
 """
-from .calibration import (METHODS, Calibration, CalibrationError, calibrate, calibration_tensors,  # noqa: F401
-                          image_feeds, list_images, load_calibration, npz_feeds, read_calibration_cache,
-                          weights_digest, write_calibration_cache)
+from .calibration import (METHODS, Calibration, CalibrationError, CalibrationWarning, calibrate,  # noqa: F401
+                          calibration_tensors, image_feeds, list_images, load_calibration, npz_feeds,
+                          read_calibration_cache, weights_digest, write_calibration_cache)
 from .passes import PRECISIONS, Policy, PrecisionError, apply_policy, apply_precision  # noqa: F401
 from .accuracy import Agreement, Report, SweepResult, compare_outputs, evaluate, sensitivity_sweep  # noqa: F401

@@ -16,8 +16,13 @@ the outputs.
 
 The sensitivity sweep quantizes all quantizable layers but one, for each of them, and ranks the
 layers by how much leaving each one in float lowers the output error (the mean relative RMS error
-over the outputs); ``auto_exclude`` then excludes the most sensitive layers one by one until the
-agreement reaches a target.
+over the outputs). A quantized tensor read by several quantized layers (a residual block's input,
+read by its first convolution and by its add) keeps its Q/DQ, with the same scale, while any one of
+those layers is still quantized: leaving one layer in float never removes a bad scale there. So the
+sweep also runs, for every such shared tensor, all of its quantized readers left in float together,
+and ranks those groups with the layers. With a target agreement, the most sensitive layers or
+groups are excluded one by one, in rank order, until the agreement reaches the target; the result
+says when that took every quantized layer (nothing left quantized).
 """
 from __future__ import annotations
 
@@ -172,12 +177,14 @@ def evaluate(reference_network, candidate_network, feeds, detection=None, *, con
 
     Args:
         reference_network: the fp32 Network; candidate_network: e.g. ``apply_precision(net, "int8", ...)``.
-        feeds: held-out inputs (input name -> array, batch 1 for a detector).
+        feeds: held-out inputs, mappings input name -> array, one per sample or batch (batch 1 for a
+            detector); a single mapping is one batch (``netdsl.quantization.calibration.feed_list``).
         detection: the model's ``DETECTION`` dict for detection agreement, or None.
         conf, nms: detection thresholds (as ``netdsl detect``).
         reference_outputs: the reference network's outputs on ``feeds``, if already computed.
     """
-    feeds = list(feeds)
+    from .calibration import feed_list
+    feeds = feed_list(reference_network, feeds, "evaluate", NetdslError)
     if not feeds:
         raise NetdslError("evaluate: no held-out inputs")
     ref = reference_outputs if reference_outputs is not None else run_all(reference_network, feeds, progress)
@@ -193,45 +200,84 @@ class SweepResult:
         baseline: the report of the fully quantized network.
         rows: (layer name, report with that layer in float, sensitivity = baseline error - its error),
             most sensitive first.
-        excluded: the layers ``auto_exclude`` left in float, in order; final: the report then.
+        groups: (tensor name, its quantized reader layers, report with all of them in float,
+            sensitivity), most sensitive first: one per quantized tensor that two or more swept layers
+            quantize (its Q/DQ stays while any of them is quantized).
+        excluded: the layers the target-agreement search left in float, in order; final: the report
+            then; candidates: the layers swept.
     """
 
     baseline: Report
     rows: list
+    groups: list = field(default_factory=list)
     excluded: list = field(default_factory=list)
     final: Report | None = None
+    candidates: list = field(default_factory=list)
+
+    @property
+    def excluded_everything(self) -> bool:
+        """The target-agreement search left every swept layer in float (nothing it swept is quantized)."""
+        return self.final is not None and bool(self.candidates) and set(self.candidates) <= set(self.excluded)
 
     def lines(self, top: int = 10) -> list[str]:
         out = [f"all quantized: agreement {self.baseline.agreement.f1:.4f}, mean relative RMS error "
                f"{self.baseline.error:.4g}", "most sensitive layers (left in float alone):"]
         for name, report, gain in self.rows[:top]:
             out.append(f"  {name:<28} error {report.error:.4g} ({-gain:+.4g})  agreement {report.agreement.f1:.4f}")
+        if self.groups:
+            out.append("shared tensors (every quantized layer reading it left in float):")
+            for tensor, layers, report, gain in self.groups[:top]:
+                out.append(f"  {tensor:<28} error {report.error:.4g} ({-gain:+.4g})  agreement "
+                           f"{report.agreement.f1:.4f}  ({', '.join(layers)})")
         if self.final is not None:
             out.append(f"excluded {', '.join(self.excluded) or 'nothing'}: agreement {self.final.agreement.f1:.4f}, "
                        f"error {self.final.error:.4g}")
+            if self.excluded_everything:
+                out.append(f"that is every one of the {len(self.candidates)} quantized layers: nothing swept is "
+                           f"quantized any more")
         return out
+
+
+def shared_tensors(network, layers) -> list[tuple[str, list[str]]]:
+    """(tensor name, reader layer names) for every tensor the precision pass quantizes for two or more
+    of ``layers`` (names), in network order."""
+    from .calibration import quantizable_inputs, quantized_layers
+    wanted = set(layers)
+    readers: dict = {}
+    for layer in quantized_layers(network):
+        if layer.name not in wanted:
+            continue
+        for t in quantizable_inputs(layer):
+            if layer.name not in readers.setdefault(t.name, []):
+                readers[t.name].append(layer.name)
+    return [(tensor, names) for tensor, names in readers.items() if len(names) > 1]
 
 
 def sensitivity_sweep(network, precision: str, calibration, feeds, detection=None, *, candidates=None,
                       target_agreement: float | None = None, exclude=(), target: str | None = None,
                       conf: float = 0.25, nms: float = 0.45, progress=None) -> SweepResult:
-    """Quantize all but one layer at a time and rank the layers by sensitivity (module docstring).
+    """Quantize all but one layer at a time, and all but the readers of each shared quantized tensor,
+    and rank them by sensitivity (module docstring).
 
     Args:
         network, precision, calibration, target: as :func:`netdsl.quantization.apply_precision`
             (``int8`` or ``fp8``).
         feeds: held-out inputs; detection: the model's ``DETECTION`` or None.
         candidates: layer names to sweep (default every layer the pass quantizes).
-        target_agreement: when given, exclude the most sensitive layers one by one (in rank order)
-            until the agreement is at least this (or every candidate is excluded).
+        target_agreement: when given, exclude the most sensitive layers or shared-tensor groups one by
+            one (in rank order, layers and groups together) until the agreement is at least this (or
+            every candidate is excluded: ``SweepResult.excluded_everything``).
         exclude: layers excluded in every run.
     Returns:
         a :class:`SweepResult`.
     """
-    from .calibration import quantized_layers
+    from .calibration import feed_list, quantized_layers
     from .passes import apply_precision
-    feeds = list(feeds)
+    feeds = feed_list(network, feeds, "sensitivity_sweep", NetdslError)
+    if not feeds:
+        raise NetdslError("sensitivity_sweep: no held-out inputs")
     names = list(candidates) if candidates is not None else [layer.name for layer in quantized_layers(network)]
+    shared = shared_tensors(network, names)
     base_exclude = tuple(exclude)
     ref = run_all(network, feeds, progress=False)
 
@@ -241,7 +287,7 @@ def sensitivity_sweep(network, precision: str, calibration, feeds, detection=Non
         return compare_outputs(ref, run_all(net, feeds, progress=False), detection, conf, nms)
 
     from .calibration import _progress
-    bar = _progress(len(names) + 1, "sweep", progress)
+    bar = _progress(len(names) + len(shared) + 1, "sweep", progress)
     try:
         baseline = report(())
         if bar is not None:
@@ -252,17 +298,30 @@ def sensitivity_sweep(network, precision: str, calibration, feeds, detection=Non
             rows.append((name, r, baseline.error - r.error))
             if bar is not None:
                 bar.update(1)
+        groups = []
+        for tensor, readers in shared:
+            r = report(tuple(readers))
+            groups.append((tensor, readers, r, baseline.error - r.error))
+            if bar is not None:
+                bar.update(1)
     finally:
         if bar is not None:
             bar.close()
     rows.sort(key=lambda row: (-row[2], row[0]))
-    result = SweepResult(baseline, rows)
+    groups.sort(key=lambda g: (-g[3], g[0]))
+    result = SweepResult(baseline, rows, groups, candidates=names)
     if target_agreement is not None:
+        ranked = sorted([(gain, 0, name, [name]) for name, _, gain in rows]
+                        + [(gain, 1, tensor, readers) for tensor, readers, _, gain in groups],
+                        key=lambda unit: (-unit[0], unit[1], unit[2]))
         current = baseline
-        for name, _, _ in rows:
+        for _, _, _, layers in ranked:
             if current.agreement.f1 >= target_agreement:
                 break
-            result.excluded.append(name)
+            new = [name for name in layers if name not in result.excluded]
+            if not new:
+                continue
+            result.excluded.extend(new)
             current = report(tuple(result.excluded))
         result.final = current
     return result

@@ -18,7 +18,9 @@ casts and Q/DQ layers of the graph):
   calibration) and on its weights (per-channel symmetric: axis 0 of a KCRS kernel, the output
   axis of a matrix-multiply constant; scale = max |w| per channel / 127 or / 448); a residual add
   (an elementwise SUM of two activations of equal shape whose result still reaches a
-  convolution/matmul) gets Q/DQ on both inputs so TensorRT fuses it into the convolution. Layers
+  convolution/matmul) gets Q/DQ on both inputs (NVIDIA's placement for TensorRT to fuse the add into
+  the convolution; TensorRT-RTX 1.7.1 runs it in a generated kernel apart from the convolutions:
+  docs/precision.md). Layers
   after the last weighted layer (a detector's decode, the outputs) stay in float. Activations
   stay FLOAT between the Q/DQ pairs.
 * ``int8-weight-only`` / ``int4-weight-only``: only the constant operands of matrix multiplies

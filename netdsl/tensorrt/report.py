@@ -380,13 +380,27 @@ def _names(layers, most: int = 8) -> str:
     return shown + (f" + {len(layers) - most} more" if len(layers) > most else "")
 
 
+def kernel_counts(report: dict) -> tuple[int, int]:
+    """(kernels, stream signal/wait entries) of a report's listing: the listing's ``kernels`` entries
+    minus the ``signal`` / ``wait`` ones, which synchronize streams and do no work, and those."""
+    kernels = report["kernels"]
+    working = sum(k["kind"].lower() not in _SYNC_KINDS for k in kernels)
+    return working, len(kernels) - working
+
+
+def count_summary(report: dict) -> str:
+    """``22 kernels`` or ``13 kernels, 8 stream signal/wait entries`` (:func:`kernel_counts`)."""
+    working, sync = kernel_counts(report)
+    return f"{working} kernels" + (f", {sync} stream signal/wait entries" if sync else "")
+
+
 def format_table(report: dict) -> str:
     """The report as a readable table (one line per kernel, then the summary and warnings)."""
     kernels = report["kernels"]
-    working = [k for k in kernels if k["kind"].lower() not in _SYNC_KINDS]
+    working, sync = kernel_counts(report)
     head = (f"{report.get('tensorrt') or 'TensorRT'}, network {report.get('network')!r}, targets "
-            f"{', '.join(report.get('targets') or []) or '-'}: {len(working)} kernels, "
-            f"{len(kernels) - len(working)} stream signal/wait entries, streams "
+            f"{', '.join(report.get('targets') or []) or '-'}: {working} kernels, "
+            f"{sync} stream signal/wait entries, streams "
             f"{', '.join(map(str, report['streams'])) or '-'}")
     rows = [("#", "kind", "stream", "in -> out", "netdsl layers")]
     for k in kernels:

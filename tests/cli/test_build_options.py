@@ -38,6 +38,10 @@ def test_verbose_on_stderr_with_the_report_table(tmp_path):
     assert "convolution: 13 in FLOAT" in lines
     assert any(line.startswith("auxiliary streams (*): kernels") and "conv15.conv" in line for line in lines)
     assert "Traceback" not in result.stderr
+    # the CLI counts kernels as the report's table does (26 listing entries: 22 kernels, 4 signal/wait)
+    assert any(line.endswith(": 22 kernels, 4 stream signal/wait entries, streams 0, 1") for line in lines)
+    assert result.stdout.splitlines()[-1] == (f"wrote {tmp_path / 'report.json'} (22 kernels, 4 stream signal/wait "
+                                              f"entries)")
 
 
 def test_timing_cache_warns_on_rtx(tmp_path):

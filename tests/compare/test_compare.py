@@ -142,6 +142,23 @@ def test_bad_files_are_one_line(files, make, message):
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
 
 
+def test_inputs_may_be_a_npy_of_the_only_input(files, tmp_path):
+    """np.load of a .npy returns an array: it was used as an .npz (a TypeError traceback); for a network with one
+    input it is that input's array, and a .npy reference (unnamed) is refused in one line."""
+    np.save(tmp_path / "x.npy", np.load(files / "inputs.npz")["x"])
+    result = run("compare", files / "three_blocks.py", "--weights", files / "w.h5", "--inputs", tmp_path / "x.npy",
+                 "--reference", files / "reference.npz", "--map", files / "map.json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == _cli(files).stdout
+    np.save(tmp_path / "ref.npy", np.zeros(3, np.float32))
+    result = run("compare", files / "three_blocks.py", "--weights", files / "w.h5", "--inputs", tmp_path / "x.npy",
+                 "--reference", tmp_path / "ref.npy")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"netdsl: error: reference {tmp_path / 'ref.npy'} is a .npy holding one unnamed array; "
+                             f"reference must be an .npz of named arrays (one array per tensor name: "
+                             f"np.savez('{tmp_path / 'ref.npz'}', **arrays))\n")
+
+
 def test_no_common_tensor_says_give_a_map(files):
     from netdsl.models import load_model
     net = load_model(str(files / "three_blocks.py")).build_network()

@@ -190,3 +190,148 @@ def test_errors_name_the_file_or_tensor(tmp_path):
         calibrate(small_net(), feeds(), tensors=["nope"], progress=False)
     with pytest.raises(CalibrationError, match=r"the calibration set is empty"):
         calibrate(small_net(), [], progress=False)
+
+
+# -- calibration inputs: .npz / .npy files, feeds passed to calibrate -----------------------------
+
+def samples(n=3, seed=10):
+    """``n`` samples of small_net's input stacked on axis 0, as in an .npz (feeds() gives the same values)."""
+    return np.concatenate([f["x"] for f in feeds(n, seed)])
+
+
+def test_npz_feeds_reads_a_npy_of_the_only_input(tmp_path):
+    np.save(tmp_path / "x.npy", samples())
+    np.savez(tmp_path / "x.npz", x=samples())
+    from_npy = C.npz_feeds(tmp_path / "x.npy", small_net())
+    assert len(from_npy) == 3 and all(np.array_equal(a["x"], b["x"]) for a, b in zip(from_npy, feeds()))
+    a = calibrate(small_net(), from_npy, "entropy", progress=False)
+    b = calibrate(small_net(), C.npz_feeds(tmp_path / "x.npz", small_net()), "entropy", progress=False)
+    assert a.to_json() == b.to_json()
+
+
+def two_input_net():
+    net = Network("two")
+    x = net.add_input("x", DataType.FLOAT, (1, 3, 8, 8))
+    y = net.add_input("y", DataType.FLOAT, (1, 3, 8, 8))
+    s = net.add_elementwise(x, y, ElementWiseOperation.SUM, name="sum").output
+    net.mark_output(net.add_convolution_nd(s, 2, (1, 1), name="conv").output)
+    return net
+
+
+def test_npz_feeds_errors_are_one_line_naming_the_file(tmp_path):
+    np.save(tmp_path / "x.npy", samples())
+    with pytest.raises(CalibrationError) as info:
+        C.npz_feeds(tmp_path / "x.npy", two_input_net())
+    assert str(info.value) == (f"{tmp_path / 'x.npy'}: a .npy holds one unnamed array, network 'two' has 2 inputs "
+                               f"['x', 'y']: save one array per input in an .npz, "
+                               f"np.savez('{tmp_path / 'x.npz'}', x=..., y=...)")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(CalibrationError) as info:
+        C.npz_feeds(tmp_path / "empty.npz", small_net())  # np.load's EOFError, a traceback before
+    assert str(info.value) == f"{tmp_path / 'empty.npz'}: cannot read the inputs as .npz or .npy (No data left in file)"
+    np.savez(tmp_path / "a.npz", a=np.zeros(3))
+    (tmp_path / "cut.npz").write_bytes((tmp_path / "a.npz").read_bytes()[:40])
+    with pytest.raises(CalibrationError, match=r"cut.npz: cannot read the inputs as .npz or .npy \(File is not a zip"):
+        C.npz_feeds(tmp_path / "cut.npz", small_net())
+
+
+def test_npz_feeds_refuses_a_dtype_other_than_the_inputs(tmp_path):
+    """A 0-255 uint8 set was cast to float32 and calibrated on values the network never sees (amax 254
+    for an input in [0, 1]); refused as netdsl.reference.execute refuses such a feed."""
+    np.savez(tmp_path / "u8.npz", x=np.full((2, 3, 8, 8), 200, np.uint8))
+    with pytest.raises(CalibrationError) as info:
+        C.npz_feeds(tmp_path / "u8.npz", small_net())
+    assert str(info.value) == (f"{tmp_path / 'u8.npz'}: input 'x': expected dtype float32, found uint8 (nothing is "
+                               f"converted: save the values the network sees at run time, e.g. "
+                               f"x.astype(np.float32) / 255 for 0-255 pixels the application scales to [0, 1])")
+    np.savez(tmp_path / "f64.npz", x=samples().astype(np.float64))
+    with pytest.raises(CalibrationError, match=r"f64.npz: input 'x': expected dtype float32, found float64 "
+                                               r"\(nothing is converted: .* e.g. x.astype\(np.float32\)\)$"):
+        C.npz_feeds(tmp_path / "f64.npz", small_net())
+
+
+def test_calibrate_says_what_feeds_to_pass():
+    net = small_net()
+    x = samples()
+    with pytest.raises(CalibrationError) as info:
+        calibrate(net, x, progress=False)  # was TypeError: unhashable type: 'numpy.ndarray'
+    assert str(info.value) == ("calibrate: feeds must be mappings input name -> array, one per sample or batch, e.g. "
+                               "[{'x': x}] or [{'x': x[i:i + 32]} for i in range(0, len(x), 32)]; found a "
+                               "numpy.ndarray (3, 3, 8, 8) float32")
+    with pytest.raises(CalibrationError) as info:
+        calibrate(net, [x[:1]], progress=False)
+    assert str(info.value) == ("calibrate: feed 0 is a numpy.ndarray (1, 3, 8, 8) float32; each feed must be a "
+                               "mapping input name -> array, e.g. {'x': x}")
+    with pytest.raises(CalibrationError, match=r"^calibrate: feeds must be mappings .*; found a str$"):
+        calibrate(net, "x", progress=False)
+
+
+def test_a_single_mapping_is_one_batch():
+    """{"x": batch} (was iterated as its key's characters: "no input named 'x'"...) calibrates as [{"x": batch}];
+    batching does not change the histograms, so it equals one feed per sample."""
+    net = Network("batch")
+    x = net.add_input("x", DataType.FLOAT, ("n", 3, 8, 8))
+    net.mark_output(net.add_convolution_nd(x, 2, (3, 3), padding_nd=1, name="conv").output)
+    net.bind_weights({n: np.ones(w.shape, np.float32) for n, w in net.weights().items()})
+    one = calibrate(net, {"x": samples()}, "max", progress=False)
+    per_sample = calibrate(net, feeds(), "max", progress=False)
+    assert one.amax == per_sample.amax == {"x": float(np.abs(samples()).max())}
+    assert one.parameters["samples"] == 1 and per_sample.parameters["samples"] == 3
+
+
+# -- the clipping warning ---------------------------------------------------------------------------
+
+def spiky_net():
+    """One convolution: its input ``x`` is the calibrated tensor, so the test sets its distribution."""
+    net = Network("spiky")
+    x = net.add_input("x", DataType.FLOAT, (1, 1, 64, 64))
+    net.mark_output(net.add_convolution_nd(x, 2, (1, 1), name="conv").output)
+    net.bind_weights({n: np.ones(w.shape, np.float32) for n, w in net.weights().items()})
+    return net
+
+
+def spiky_feeds(seed=0, n=4):
+    """Like an MNIST ResNet's stem ReLU: 47 % zeros (background), per-channel constants of the background
+    (BN bias) as spikes between 0.13 and 0.52, and 15 % spread exponentially up to about 5."""
+    rng = np.random.default_rng(seed)
+    levels = np.array([0.135, 0.151, 0.176, 0.387, 0.406, 0.415, 0.422, 0.422, 0.516])
+    out = []
+    for _ in range(n):
+        kind = rng.random(4096)
+        x = np.where(kind < 0.47, 0.0, rng.choice(levels, 4096))
+        x[kind > 0.85] = rng.exponential(0.8, int((kind > 0.85).sum()))
+        out.append({"x": x.astype(np.float32).reshape(1, 1, 64, 64)})
+    return out
+
+
+def test_clipped_fraction_counts_the_bins_above_amax():
+    x = np.abs(np.random.default_rng(5).normal(0, 1, 20000))
+    hist = C.Histogram(np.histogram(x, bins=2048, range=(0, x.max()))[0], float(x.max()))
+    edge = 1000 * hist.bin_width  # at a bin edge the fraction is exact
+    assert C.clipped_fraction(hist, edge) == pytest.approx(np.mean(x >= edge), abs=1 / x.size)
+    inside = 1000.5 * hist.bin_width  # inside a bin: that bin is not counted
+    assert C.clipped_fraction(hist, inside) == hist.counts[1001:].sum() / x.size
+    assert C.clipped_fraction(hist, x.max()) == 0.0
+
+
+def test_entropy_amax_clipping_over_1_percent_warns():
+    """On a spiky histogram entropy calibration keeps the spikes and clips the tail (the MNIST ResNet's
+    stem: amax 0.43 of 6.4, 14.8 % clipped, 40 % accuracy): a CalibrationWarning names the tensor, the
+    amax, the observed max and the fraction clipped, and the other methods."""
+    net, f = spiky_net(), spiky_feeds()
+    with pytest.warns(C.CalibrationWarning) as record:
+        cal = calibrate(net, f, "entropy", progress=False)
+    values = np.abs(np.concatenate([v["x"].ravel() for v in f]))
+    hists, _ = C.collect_histograms(net, f, progress=False)
+    fraction = C.clipped_fraction(hists["x"], cal.amax["x"])
+    assert abs(fraction - np.mean(values > cal.amax["x"])) <= hists["x"].counts.max() / values.size
+    assert [str(w.message) for w in record] == [
+        "calibration: tensor 'x': entropy amax 1.038 clips 3.8 % of its calibration values (observed max |x| "
+        "5.544); above 1 % clipped often costs accuracy: check it with netdsl quantize, or calibrate with "
+        "--method percentile or mse"]
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in ("max", "percentile", "mse"):  # clip nothing here (percentile: 0.006 %)
+            calibrate(net, f, method, progress=False)
+        calibrate(small_net(), feeds(), "entropy", progress=False)
