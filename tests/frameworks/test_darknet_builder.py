@@ -279,3 +279,23 @@ def test_detection_spec_names_must_match_classes(tmp_path):
     assert spec["raw_heads"] == ("conv1.conv",) and spec["stride"] == 2 and spec["input_size"] == (64, 64)
     with pytest.raises(DarknetCfgError, match=r"classes=3, the class names list holds 2 names"):
         detection_spec(cfg, ["a", "b"])
+
+
+def test_a_classifiers_weightless_tail_still_converts(tmp_path):
+    """darknet19.cfg / darknet53.cfg end in [softmax] and [cost]: no weights there, nothing the builder builds.
+    convert_darknet checks the rest with the builder's rules and converts; a [softmax] followed by weights is
+    still refused as the builder refuses it."""
+    cfg = tmp_path / "classifier.cfg"
+    cfg.write_text(NET + conv(8, bn=0) + "\n[avgpool]\n\n[softmax]\ngroups=1\n\n[cost]\ntype=sse\n")
+    floats = np.arange(8 + 8 * 3 * 3 * 3, dtype="<f4") / 100   # conv(8): bias (8,), kernel (8, 3, 3, 3)
+    weights = tmp_path / "classifier.weights"
+    weights.write_bytes(np.array([0, 2, 0, 0, 0], "<i4").tobytes() + floats.tobytes())
+    summary = convert_darknet(cfg, weights, tmp_path / "classifier.h5")
+    assert summary["floats"] == floats.size
+    from netdsl.weights import load_weights_file
+    store = load_weights_file(tmp_path / "classifier.h5")
+    np.testing.assert_array_equal(np.asarray(store["conv0.conv.kernel"]).ravel(), floats[8:])
+    middle = tmp_path / "middle.cfg"
+    middle.write_text(NET + conv(8) + "\n[softmax]\n" + conv(8))
+    with pytest.raises(DarknetCfgError, match=r"\[softmax\] is not supported by the cfg builder"):
+        convert_darknet(middle, weights, tmp_path / "middle.h5")

@@ -212,7 +212,11 @@ def _anchors(section: Section, count: int) -> list[tuple[float, float]]:
 # -- the walk ----------------------------------------------------------------------------------------------------
 
 def _sections(cfg_path) -> list[Section]:
-    sections = parse_cfg(cfg_path)
+    return _checked(parse_cfg(cfg_path))
+
+
+def _checked(sections: list[Section]) -> list[Section]:
+    """``sections`` after the checks every built cfg passes (one [net], known section types and keys)."""
     for section in sections[1:]:
         if section.type == "net":
             _fail(section, "a second [net] section")
@@ -258,15 +262,26 @@ def check_cfg(cfg_path) -> list[Section]:
     ``netdsl inspect``, ``build`` and ``detect`` refuse, with the same
     message: the builder's rules are the only copy.
 
+    A classifier's trailing [softmax] and [cost] sections (no weights; not
+    built) are left out of the check, so its weights still convert.
+
     Returns:
         the cfg's sections, as :func:`netdsl.frameworks.darknet.parse_cfg` gives them.
     Raises:
         DarknetCfgError, NetworkDefinitionError: as :func:`build_from_cfg`.
     """
     path = os.fspath(cfg_path)
-    sections = _sections(path)
-    _build(path, sections)
+    sections = parse_cfg(path)
+    end = len(sections)
+    while end > 1 and sections[end - 1].type in _WEIGHTLESS_TAIL:
+        end -= 1
+    _build(path, _checked(sections[:end]))
     return sections
+
+
+# A classifier cfg's last sections, which hold no weights and which the builder does not build: check_cfg checks
+# and builds the cfg without them, so their weights still convert (darknet19.cfg, darknet53.cfg end so).
+_WEIGHTLESS_TAIL = ("softmax", "cost")
 
 
 def _build(path: str, sections: list[Section], *, batch=None, height=None, width=None, eps=1e-5,
