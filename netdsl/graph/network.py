@@ -521,7 +521,11 @@ class Network:
             for t in layer.outputs:
                 if t.name == name:
                     return t
-        raise KeyError(f"network {self.name!r} has no tensor {name!r}")
+        import difflib
+        names = [t.name for t in self.inputs] + [t.name for layer in self.layers for t in layer.outputs]
+        close = difflib.get_close_matches(str(name), names, n=3)
+        raise KeyError(f"network {self.name!r} has no tensor {name!r}"
+                       + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
 
     # -- weights ----------------------------------------------------------------
     def declare_weights(self, layer_name: str, role: str, shape, dtype=DataType.FLOAT, value=None, *,

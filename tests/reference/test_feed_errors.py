@@ -55,3 +55,13 @@ def test_python_list_feed_says_how_to_convert():
 def test_float64_array_feed_has_no_list_hint():
     text = message(relu_net(), {"images": np.zeros((1, 3, 8, 5))})
     assert text == "input 'images': expected dtype float32, found float64"
+
+
+def test_unknown_output_name_suggests_close_names():
+    with pytest.raises(ExecutionError) as err:
+        execute(relu_net(), {"images": np.zeros((1, 3, 8, 5), np.float32)}, outputs=["activaton"])
+    assert [t.name for layer in relu_net().layers for t in layer.outputs] == ["activation"]
+    assert str(err.value) == "network 'relu' has no tensor 'activaton' (did you mean 'activation'?)"
+    with pytest.raises(ExecutionError) as err:
+        execute(relu_net(), {"images": np.zeros((1, 3, 8, 5), np.float32)}, outputs=["zzz"])
+    assert str(err.value) == "network 'relu' has no tensor 'zzz'"
