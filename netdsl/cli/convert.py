@@ -1,5 +1,13 @@
-"""``netdsl convert darknet``: darknet .cfg + .weights -> netdsl HDF5 weight store."""
+"""``netdsl convert``: trained weights -> a netdsl HDF5 weight store.
+
+* ``darknet``: a darknet .cfg + .weights (the cfg is the network).
+* ``torch`` (``.pt``/``.pth``/``.bin`` state dicts, ``.safetensors``) and ``wts`` (tensorrtx): into the
+  declared weights of MODEL (a zoo name or a DSL .py file, built with ``--param``), by the importers'
+  rules (docs/porting_pytorch.md); ``--map`` is a JSON object {netdsl scope (glob): source module path}.
+"""
 from __future__ import annotations
+
+from .common import add_model_argument, add_param_argument
 
 
 def add_parser(sub) -> None:
@@ -10,6 +18,23 @@ def add_parser(sub) -> None:
     d.add_argument("--weights", required=True, help="darknet .weights file")
     d.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     d.set_defaults(func=run)
+    for name, what in (("torch", "a PyTorch state dict (.pt, .pth, .bin) or .safetensors"),
+                       ("wts", "a tensorrtx .wts file (torch state-dict names)")):
+        f = fmt.add_parser(name, help=f"{what} -> HDF5, into MODEL's declared weights",
+                           description=f"Import {what} into the weights MODEL declares (strict: every source "
+                                       "tensor taken, every weight filled, shapes checked; one error listing all "
+                                       "problems) and write them as a netdsl HDF5 store.")
+        add_model_argument(f)
+        f.add_argument("--weights", required=True, help=f"the {name} file")
+        f.add_argument("-o", "--output", required=True, help="HDF5 file to write")
+        f.add_argument("--map", help="JSON object {netdsl scope, '*'/'**' globs allowed: source module path} for "
+                                     "scopes named differently from the source's modules")
+        f.add_argument("--ignore", action="append", default=[], metavar="PATTERN",
+                       help="source tensor names to skip on purpose (glob, repeatable)")
+        if name == "torch":
+            f.add_argument("--key", help="the checkpoint entry holding the state dict (e.g. state_dict)")
+        add_param_argument(f)
+        f.set_defaults(func=run_framework)
 
 
 def run(args) -> None:
@@ -19,3 +44,34 @@ def run(args) -> None:
     summary = convert_darknet(args.cfg, args.weights, out)
     print(f"wrote {out}: {summary['tensors']} tensors of {summary['conv_layers']} convolutional layers, "
           f"{summary['floats']:,} floats (darknet {'.'.join(map(str, summary['version']))}, md5 {summary['md5']})")
+
+
+def _scope_map(path) -> dict[str, str]:
+    """``--map``: a JSON object of str -> str."""
+    import json
+
+    from ..graph.errors import NetdslError
+    try:
+        with open(path, encoding="utf-8") as f:
+            mapping = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise NetdslError(f"--map {path} cannot be read as JSON: {exc}") from None
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise NetdslError(f"--map {path} must be a JSON object mapping netdsl scopes to source module paths")
+    return mapping
+
+
+def run_framework(args) -> None:
+    from ..files import check_output_path
+    from .common import load_network
+    out = check_output_path(args.output)
+    mapping = _scope_map(args.map) if args.map else None
+    _, net = load_network(args.model, params=args.param)
+    if args.format == "torch":
+        from ..frameworks.torch_import import convert_torch
+        arrays = convert_torch(args.weights, net, out, mapping, key=args.key, ignore=args.ignore)
+    else:
+        from ..frameworks.wts import convert_wts
+        arrays = convert_wts(args.weights, net, out, mapping, ignore=args.ignore)
+    floats = sum(a.size for a in arrays.values())
+    print(f"wrote {out}: {len(arrays)} tensors, {floats:,} values, from {args.weights} into network {net.name!r}")

@@ -365,10 +365,10 @@ class _Reader:
 
 
 _CONVERTERS = {  # a source framework's file passed where a netdsl store belongs: how to convert it
-    (".pt", ".pth", ".bin", ".safetensors"): "a PyTorch file? convert it first: netdsl.frameworks.torch_import."
-                                             "convert_torch(path, network, 'model.h5') (docs/porting_pytorch.md)",
+    (".pt", ".pth", ".bin", ".safetensors"): "a PyTorch file? convert it first: netdsl convert torch MODEL "
+                                             "--weights FILE -o model.h5 (docs/porting_pytorch.md)",
     (".weights",): "a darknet file? convert it first: netdsl convert darknet --cfg CFG --weights FILE -o model.h5",
-    (".wts",): "a tensorrtx file? convert it first: netdsl.frameworks.wts.convert_wts(path, network, 'model.h5') "
+    (".wts",): "a tensorrtx file? convert it first: netdsl convert wts MODEL --weights FILE -o model.h5 "
                "(docs/porting_pytorch.md)",
     (".onnx",): "an ONNX model? convert its weights first: netdsl.frameworks.onnx_import.convert_onnx(path, network, "
                 "'model.h5') (docs/porting_onnx.md)",

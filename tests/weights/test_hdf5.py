@@ -222,11 +222,11 @@ def test_load_weights_reports_every_problem_in_one_message(tmp_path):
 
 
 @pytest.mark.parametrize("name, hint", [
-    ("model.pt", "a PyTorch file? convert it first: netdsl.frameworks.torch_import.convert_torch(path, network, "
-                 "'model.h5') (docs/porting_pytorch.md)"),
+    ("model.pt", "a PyTorch file? convert it first: netdsl convert torch MODEL --weights FILE -o model.h5 "
+                 "(docs/porting_pytorch.md)"),
     ("model.safetensors", "a PyTorch file? convert it first"),
     ("yolov3.weights", "a darknet file? convert it first: netdsl convert darknet --cfg CFG --weights FILE -o model.h5"),
-    ("model.wts", "a tensorrtx file? convert it first: netdsl.frameworks.wts.convert_wts(path, network, 'model.h5')"),
+    ("model.wts", "a tensorrtx file? convert it first: netdsl convert wts MODEL --weights FILE -o model.h5"),
     ("model.onnx", "an ONNX model? convert its weights first: netdsl.frameworks.onnx_import.convert_onnx("),
 ])
 def test_a_framework_file_given_as_a_store_says_how_to_convert_it(tmp_path, name, hint):
