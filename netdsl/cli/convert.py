@@ -1,9 +1,10 @@
 """``netdsl convert``: trained weights -> a netdsl HDF5 weight store.
 
 * ``darknet``: a darknet .cfg + .weights (the cfg is the network).
-* ``torch`` (``.pt``/``.pth``/``.bin`` state dicts, ``.safetensors``) and ``wts`` (tensorrtx): into the
-  declared weights of MODEL (a zoo name or a DSL .py file, built with ``--param``), by the importers'
-  rules (docs/porting_pytorch.md); ``--map`` is a JSON object {netdsl scope (glob): source module path}.
+* ``torch`` (``.pt``/``.pth``/``.bin`` state dicts, ``.safetensors``), ``wts`` (tensorrtx) and ``onnx``
+  (initializers): into the declared weights of MODEL (a zoo name or a DSL .py file, built with
+  ``--param``), by the importers' rules (docs/porting_pytorch.md, docs/porting_onnx.md); ``--map`` is a
+  JSON object {netdsl scope (glob): source module path or ONNX node name}.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def add_parser(sub) -> None:
     d.add_argument("-o", "--output", required=True, help="HDF5 file to write")
     d.set_defaults(func=run)
     for name, what in (("torch", "a PyTorch state dict (.pt, .pth, .bin) or .safetensors"),
-                       ("wts", "a tensorrtx .wts file (torch state-dict names)")):
+                       ("wts", "a tensorrtx .wts file (torch state-dict names)"),
+                       ("onnx", "an ONNX model's initializers")):
         f = fmt.add_parser(name, help=f"{what} -> HDF5, into MODEL's declared weights",
                            description=f"Import {what} into the weights MODEL declares (strict: every source "
                                        "tensor taken, every weight filled, shapes checked; one error listing all "
@@ -33,6 +35,10 @@ def add_parser(sub) -> None:
                        help="source tensor names to skip on purpose (glob, repeatable)")
         if name == "torch":
             f.add_argument("--key", help="the checkpoint entry holding the state dict (e.g. state_dict)")
+        if name == "onnx":
+            f.add_argument("--by", choices=("name", "order"), default="name",
+                           help="match netdsl scopes to ONNX nodes by name (with --map) or by order of the "
+                                "weight-bearing nodes (docs/porting_onnx.md)")
         add_param_argument(f)
         f.set_defaults(func=run_framework)
 
@@ -70,6 +76,12 @@ def run_framework(args) -> None:
     if args.format == "torch":
         from ..frameworks.torch_import import convert_torch
         arrays = convert_torch(args.weights, net, out, mapping, key=args.key, ignore=args.ignore)
+    elif args.format == "onnx":
+        from ..frameworks.onnx_import import convert_onnx
+        if args.ignore:
+            from ..graph.errors import NetdslError
+            raise NetdslError("--ignore: the ONNX importer takes every float initializer of a weight-bearing node")
+        arrays = convert_onnx(args.weights, net, out, mapping, by=args.by)
     else:
         from ..frameworks.wts import convert_wts
         arrays = convert_wts(args.weights, net, out, mapping, ignore=args.ignore)

@@ -38,6 +38,18 @@ class WeightImportError(WeightsFileError):
     """A framework file cannot be imported: malformed, or it does not fit the netdsl weights (one line)."""
 
 
+def network_batch_norm_eps(network):
+    """``scope -> eps`` of the batch norms a netdsl Network built (``add_batch_norm``, ``add_conv_batch_norm``
+    folded or not: their ``batch_norm_eps`` attribute), None for another scope; None when ``network`` is not a
+    Network or has no batch norm. The importers check each source batch norm's epsilon against it."""
+    table = {}
+    for layer in getattr(network, "layers", None) or ():
+        eps = layer.attrs.get("batch_norm_eps")
+        if eps is not None:
+            table[layer.attrs.get("batch_norm", layer.name)] = float(eps)
+    return table.get if table else None
+
+
 def targets_of(network_or_shapes, where: str = "weights") -> dict[str, tuple[int, ...]]:
     """The netdsl weights to fill: ``{scoped name: shape}``.
 
@@ -131,6 +143,14 @@ class ScopeMapping:
                     raise WeightImportError(f"mapping entry {key!r}: {value!r}: expected str -> str "
                                             f"(or a tuple of str)")
                 if any(c in key for c in "*?"):
+                    captures = len(re.findall(r"\*\*|\*|\?", key))
+                    for v in (value,) if isinstance(value, str) else value:
+                        wildcards = len(re.findall(r"\*\*|\*|\?", v))
+                        if wildcards > captures:
+                            raise WeightImportError(
+                                f"mapping entry {key!r}: {v!r}: the value has {wildcards} wildcards, the key "
+                                f"captures {captures}: each '*', '**' or '?' of the value is filled by the "
+                                f"key's, in order")
                     self.patterns.append((_glob_regex(key), value))
         elif mapping is not None and not callable(mapping):
             raise WeightImportError(f"mapping must be None, a dict or a callable, found {type(mapping).__name__}")

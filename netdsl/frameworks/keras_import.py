@@ -42,9 +42,10 @@ any other                    ``name``                                    ``name`
 ===========================  ==========================================  ===================================
 
 Batch-norm epsilon: netdsl fixes it when the network is built
-(``add_batch_norm(eps=...)``), so pass the value the network uses as
-``batch_norm_eps`` and each BatchNormalization's config ``epsilon`` is
-checked against it (a mismatch is listed as a problem).
+(``add_batch_norm(eps=...)``), and each BatchNormalization's config
+``epsilon`` is checked against the eps of the network's batch norm of that
+scope (``batch_norm_eps``, a float or ``scope -> eps``, overrides it); a
+mismatch is listed as a problem.
 
 Hardening: the HDF5 reading runs in a forked child process with a time limit
 (a damaged global heap makes libhdf5's attribute read spin forever — found
@@ -65,7 +66,7 @@ import numpy as np
 from ..graph.errors import NetdslError
 from . import recurrent
 from ._importing import (Importer, ScopeMapping, WeightImportError, default_layouts, file_size, isolated,
-                         network_name, plain_error, targets_of, write_weights)
+                         network_batch_norm_eps, network_name, plain_error, targets_of, write_weights)
 
 __all__ = ["KerasLayer", "KerasFile", "read_keras", "import_keras", "convert_keras"]
 
@@ -337,7 +338,7 @@ def _convert(imp: Importer, kf: KerasFile, scope: str, layer: KerasLayer, cls: s
         eps = conf.get("epsilon")
         if batch_norm_eps is not None and eps is not None:
             want = batch_norm_eps(scope) if callable(batch_norm_eps) else batch_norm_eps
-            if not isinstance(eps, (int, float)) or abs(float(eps) - float(want)) > 1e-12:
+            if want is not None and (not isinstance(eps, (int, float)) or abs(float(eps) - float(want)) > 1e-12):
                 imp.problem(f"{scope}: Keras {layer.name!r} epsilon {eps!r} but the netdsl batch norm uses {want!r}")
     elif cls == "Embedding":
         if need("embeddings"):
@@ -418,7 +419,8 @@ def import_keras(path, network, mapping=None, *, batch_norm_eps=None, classes: M
             (exact or glob keys) or callable (``ScopeMapping``).
         batch_norm_eps: the netdsl batch norms' eps (a float, or a callable
             ``scope -> eps``); each BatchNormalization's config ``epsilon``
-            must equal it. None: not checked.
+            must equal it. None (default): the eps each batch norm of
+            ``network`` was built with (a mapping ``name -> shape``: not checked).
         classes: Keras class per layer name, for weights-only files
             (otherwise inferred; see the module docstring).
         configs: layer config per layer name, for weights-only files (LSTM /
@@ -434,6 +436,8 @@ def import_keras(path, network, mapping=None, *, batch_norm_eps=None, classes: M
     """
     kf = read_keras(path, timeout=timeout)
     targets = targets_of(network, kf.path)
+    if batch_norm_eps is None:
+        batch_norm_eps = network_batch_norm_eps(network)
     sources = [p for layer in kf.layers.values() for p in layer.paths.values()]
     imp = Importer(kf.path, targets, sources=sources)
     classes, configs = dict(classes or {}), dict(configs or {})

@@ -42,8 +42,8 @@ import numpy as np
 
 from ..graph.errors import NetdslError
 from . import recurrent
-from ._importing import (Importer, ScopeMapping, WeightImportError, default_layouts, file_size, network_name,
-                         plain_error, targets_of, write_weights)
+from ._importing import (Importer, ScopeMapping, WeightImportError, default_layouts, file_size,
+                         network_batch_norm_eps, network_name, plain_error, targets_of, write_weights)
 
 __all__ = ["read_onnx", "import_onnx", "convert_onnx"]
 
@@ -144,12 +144,16 @@ def read_onnx(model) -> OnnxWeights:
     else:
         where = os.fspath(model)
         file_size(where)
+        if file_size(where) == 0:
+            raise WeightImportError(f"{where}: not an ONNX model: the file is empty")
         try:
             model = onnx.load(where, load_external_data=False)
         except RecursionError:
             raise WeightImportError(f"{where}: not a readable ONNX model: nesting too deep") from None
         except Exception as exc:  # protobuf DecodeError, onnx errors, OSError
             raise WeightImportError(f"{where}: not a readable ONNX model: {plain_error(exc)}") from None
+    if not model.HasField("graph"):  # protobuf parses many short byte strings as an empty ModelProto
+        raise WeightImportError(f"{where}: not an ONNX model: no graph in it")
     try:
         graph = model.graph
         inits = {}
@@ -241,7 +245,7 @@ def _convert(imp: Importer, ow: OnnxWeights, scope: str, node_names, rels: dict,
             eps = attrs.get("epsilon", 1e-5)
             if batch_norm_eps is not None:
                 want = batch_norm_eps(scope) if callable(batch_norm_eps) else batch_norm_eps
-                if abs(float(eps) - float(want)) > 1e-7 * max(1.0, abs(float(want))):
+                if want is not None and abs(float(eps) - float(want)) > 1e-7 * max(1.0, abs(float(want))):
                     imp.problem(f"{scope}: BatchNormalization {name!r} epsilon {eps!r} but the netdsl batch norm "
                                 f"uses {want!r}")
         elif op == "PRelu":
@@ -307,7 +311,8 @@ def import_onnx(model, network, mapping=None, *, by: str = "name", batch_norm_ep
         mapping: ``by="name"``: netdsl scope -> node name(s) (``ScopeMapping``).
         by: ``"name"`` or ``"order"`` (scopes in declaration order <-> weight-bearing nodes in graph order).
         batch_norm_eps: the netdsl batch norms' eps (float or ``scope -> eps``) to check
-            each BatchNormalization's ``epsilon`` against; None: not checked.
+            each BatchNormalization's ``epsilon`` against; None (default): the eps each batch
+            norm of ``network`` was built with (a mapping ``name -> shape`` has none: not checked).
     Returns:
         ``{netdsl name: float32 array}``.
     Raises:
@@ -317,6 +322,8 @@ def import_onnx(model, network, mapping=None, *, by: str = "name", batch_norm_ep
     """
     ow = read_onnx(model)
     targets = targets_of(network, ow.where)
+    if batch_norm_eps is None:
+        batch_norm_eps = network_batch_norm_eps(network)
     imp = Importer(ow.where, targets, sources=list(ow.initializers))
     if by == "name":
         def exists(value):

@@ -71,3 +71,40 @@ def test_errors_are_one_line_and_write_nothing(lenet5, tmp_path, args, fragments
     result = run("convert", "torch", "lenet5", *args, "-o", out)
     assert_one_line_error(result, *fragments)
     assert not out.exists()
+
+
+ONNX_MODEL = '''
+from netdsl import DataType, Network
+from netdsl.models.blocks import add_linear
+
+
+def build_network():
+    net = Network("tiny-onnx")
+    x = net.add_input("x", DataType.FLOAT, (1, 2, 5, 5))
+    y = net.add_convolution_nd(x, 3, (3, 3), name="conv").output
+    y = net.add_shuffle(y, reshape_dims=(1, 27), name="flat").output
+    net.mark_output(add_linear(net, y, 4, name="fc"))
+    return net
+'''
+
+
+def test_convert_onnx_by_name_and_by_order(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    w, b = rng.standard_normal((3, 2, 3, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    fw, fb = rng.standard_normal((4, 27)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv"),
+             helper.make_node("Reshape", ["c", "shape"], ["f"], name="flat"),
+             helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc", transB=1)]
+    inits = [numpy_helper.from_array(a, n) for a, n in ((w, "w"), (b, "b"), (fw, "fw"), (fb, "fb"))]
+    inits.append(numpy_helper.from_array(np.array([1, 27], np.int64), "shape"))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "m.onnx")
+    (tmp_path / "tiny.py").write_text(ONNX_MODEL)
+    for extra in ((), ("--by", "order")):
+        out = tmp_path / "out.h5"
+        result = run("convert", "onnx", tmp_path / "tiny.py", "--weights", tmp_path / "m.onnx", "-o", out, *extra)
+        assert result.returncode == 0, result.stderr
+        _same(out, {"conv.kernel": w, "conv.bias": b, "fc.kernel": fw, "fc.bias": fb})

@@ -147,3 +147,55 @@ def test_external_data_and_inconsistent_dims_are_refused(tmp_path):
     (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage\xff\xff")
     with pytest.raises(WeightImportError, match="bad.onnx"):
         import_onnx(tmp_path / "bad.onnx", {})
+
+
+def _batch_norm_model(path, eps):
+    rng = np.random.default_rng(0)
+    arrays = [rng.random(4).astype(np.float32) + 0.1 for _ in range(4)]
+    graph = helper.make_graph([helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn",
+                                                epsilon=eps)], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(a, n) for a, n in zip(arrays, "sbmv")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def _batch_norm_net(eps):
+    net = Network("n")
+    x = net.add_input("x", DataType.FLOAT, (1, 4, 2, 2))
+    net.mark_output(net.add_batch_norm(x, eps, name="bn").output)
+    return net
+
+
+def test_batch_norm_epsilon_is_checked_against_the_network_by_default(tmp_path):
+    """Was: checked only when batch_norm_eps= was passed, so eps 0.1 against the file's 1e-5 gave wrong numbers."""
+    path = tmp_path / "bn.onnx"
+    _batch_norm_model(path, 1e-5)
+    with pytest.raises(WeightImportError) as err:
+        import_onnx(path, _batch_norm_net(0.1))
+    assert str(err.value) == (f"{path}: cannot import into network 'n': problems: bn: BatchNormalization 'bn' "
+                              f"epsilon {float(np.float32(1e-5))!r} but the netdsl batch norm uses 0.1")
+    net = _batch_norm_net(1e-5)
+    net.bind_weights(import_onnx(path, net))
+    x = np.random.default_rng(1).standard_normal((1, 4, 2, 2)).astype(np.float32)
+    want = _run(onnx.load(path), {"x": x})[0]
+    np.testing.assert_allclose(execute(net, {"x": x})["bn"], want, rtol=1e-5, atol=1e-6)
+    assert set(import_onnx(path, {n: w.shape for n, w in _batch_norm_net(0.1).weights().items()}))  # no network: no eps
+
+
+def test_glob_mapping_with_more_wildcards_than_captures_is_refused():
+    with pytest.raises(WeightImportError) as err:
+        import_onnx(_model([], [], [], {}), _netdsl(), {"*": "/*/*.0/Conv"})
+    assert str(err.value) == ("mapping entry '*': '/*/*.0/Conv': the value has 2 wildcards, the key captures 1: each "
+                              "'*', '**' or '?' of the value is filled by the key's, in order")
+
+
+@pytest.mark.parametrize("content, message", [(b"", "not an ONNX model: the file is empty"),
+                                              (b"\x08\x07", "not an ONNX model: no graph in it")])  # ir_version 7 only
+def test_empty_or_graphless_file_says_so(tmp_path, content, message):
+    """Was: 'unfilled netdsl weights ... the graph has 0 weight-bearing nodes' (protobuf parses these as a model)."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(content)
+    with pytest.raises(WeightImportError) as err:
+        import_onnx(path, _netdsl())
+    assert str(err.value) == f"{path}: {message}"
