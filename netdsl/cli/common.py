@@ -263,8 +263,9 @@ def input_size(text: str | None, spec: dict, network) -> tuple[int, int]:
             raise NetdslError(f"--size {text!r}: expected SIZE or HEIGHTxWIDTH in pixels, e.g. 608 or 416x608")
     stride = spec.get("stride", 1)
     if any(d % stride for d in size):
-        raise NetdslError(f"--size {text}: height and width must be multiples of {stride} for this model, "
-                          f"found {size[0]}x{size[1]}")
+        where = f"--size {text}" if text is not None else f"the model's DETECTION['input_size'] {list(size)}"
+        raise NetdslError(f"{where}: height and width must be multiples of {stride} for this model "
+                          f"(DETECTION['stride']), found {size[0]}x{size[1]}")
     image = network.tensor(spec["input"])
     fixed = tuple(image.shape[-2:])
     if all(is_static(d) for d in fixed) and fixed != size:

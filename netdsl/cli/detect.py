@@ -53,14 +53,42 @@ def _runner(backend: str, net, input_name: str, size):
     if backend == "reference":
         from ..reference import execute
         return lambda feeds: execute(net, feeds)
+    from ..graph.errors import NetdslError
     from ..tensorrt import EngineRunner, build_engine
+    from ..tensorrt.compat import has_local_gpu
+    if not has_local_gpu():
+        raise NetdslError("--backend tensorrt builds and runs an engine on this machine's GPU, and it has none: "
+                          "use --backend reference (NumPy), or netdsl build --target smXX for another machine")
     shape = (1, 3, *size)
     profiles = [] if net.is_static else [{input_name: (shape, shape, shape)}]
     return EngineRunner(build_engine(net, profiles=profiles))
 
 
+def _check_detection(model, spec, net) -> None:
+    """The model's ``DETECTION`` against its network, before any image is read: the tensors it names exist, its
+    input takes 3-channel NCHW images (what ``detect`` feeds), and ``class_names`` (if given) has one name per
+    class. Raises NetdslError naming the key, the value and what the network has."""
+    from ..graph.errors import NetdslError
+    for key in ("input", "boxes", "scores"):
+        if key not in spec:
+            raise NetdslError(f"model {model!r}: DETECTION has no {key!r} (docs/model_files.md lists its keys)")
+        try:
+            net.tensor(spec[key])
+        except KeyError as exc:
+            raise NetdslError(f"model {model!r}: DETECTION[{key!r}]: {exc.args[0]}") from None
+    image = net.tensor(spec["input"])
+    if image.ndim != 4 or image.shape[1] != 3:
+        raise NetdslError(f"model {model!r}: detect feeds RGB images as (N, 3, H, W); DETECTION['input'] "
+                          f"{image.name!r} is {tuple(image.shape)} (a grayscale model: take 3 channels and reduce "
+                          f"them in the graph, e.g. a 1x1 convolution with a constant kernel)")
+    names, classes = spec.get("class_names"), net.tensor(spec["scores"]).shape[-1]
+    if names is not None and isinstance(classes, int) and len(names) != classes:
+        raise NetdslError(f"model {model!r}: DETECTION['class_names'] holds {len(names)} names, the model scores "
+                          f"{classes} classes")
+
+
 def _text(path, found) -> str:
-    lines = [f"{path}: {len(found)} objects"]
+    lines = [f"{path}: {len(found)} object{'' if len(found) == 1 else 's'}"]
     for d in found:
         box = ", ".join(f"{v:.0f}" for v in d.box)
         lines.append(f"  {d.class_name:<14} {d.confidence:.3f}  [{box}]")
@@ -90,6 +118,7 @@ def run(args) -> None:
     spec = getattr(module, "DETECTION", None)
     if spec is None:
         raise NetdslError(f"model {args.model!r} is not a detector (it defines no DETECTION)")
+    _check_detection(args.model, spec, net)
     if class_names is not None:
         classes = net.tensor(spec["scores"]).shape[-1]
         if len(class_names) != classes:

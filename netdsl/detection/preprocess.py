@@ -30,6 +30,25 @@ def resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def preprocess(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (1, 3, size[0], size[1]) float32 NCHW in [0, 1]."""
+    """(H, W, 3) uint8 RGB -> (1, 3, size[0], size[1]) float32 NCHW in [0, 1].
+
+    Args:
+        image: (H, W, 3) uint8 RGB, as :func:`netdsl.detection.image.load_image` gives (Pillow:
+            ``np.asarray(Image.open(p).convert("RGB"))``; OpenCV's BGR: ``img[..., ::-1]``).
+        size: network input (height, width) in pixels.
+    Raises:
+        ImageError: another shape or dtype (a grey (H, W) or RGBA image, a float image already
+            scaled to [0, 1], which would be divided by 255 again), saying how to convert it.
+    """
+    from .image_header import ImageError
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ImageError(f"preprocess: expected a uint8 image (0-255), found {image.dtype}"
+                         + (" (values in [0, 1]? pass (x * 255).round().astype(np.uint8))"
+                            if image.dtype.kind == "f" else ""))
+    if image.ndim != 3 or image.shape[2] != 3:
+        hint = {2: ": a grey image? np.repeat(x[..., None], 3, axis=2)",
+                4: ": RGBA? drop the alpha channel, x[..., :3]"}.get(image.shape[2] if image.ndim == 3 else image.ndim, "")
+        raise ImageError(f"preprocess: expected an (H, W, 3) RGB image, found shape {image.shape}{hint}")
     resized = resize_bilinear(image, *size) / np.float32(255.0)
     return np.ascontiguousarray(resized.transpose(2, 0, 1)[None], dtype=np.float32)

@@ -509,8 +509,8 @@ class TensorRTModule:
         if not names:
             if not has_local_gpu():
                 raise EngineBuildError(f"no GPU on this machine to build for: choose the target GPU "
-                                       f"architecture(s), e.g. --target sm86 (one of "
-                                       f"{', '.join(self.target_names())})")
+                                       f"architecture(s) (targets=(\"sm86\",), or netdsl build --target sm86; "
+                                       f"one of {', '.join(self.target_names())})")
             names = ["CURRENT"]
         if "CURRENT" in names and not has_local_gpu():
             raise EngineBuildError("target 'current' means this machine's GPU, and it has none; "

@@ -224,3 +224,26 @@ def test_damaged_exif_is_one_warning_line(tmp_path):
     assert result.stderr.splitlines() == [f"netdsl: warning: {path}: damaged EXIF metadata (Tag data larger than "
                                           f"file. Skipping tag 271)"]
     assert {d["class_name"] for d in json.loads(result.stdout)} >= {"dog", "car", "bicycle"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ("scores='score'", "model '{path}': DETECTION['scores']: network 'yolov3-tiny' has no tensor 'score' "
+                       "(did you mean 'scores'?)"),
+    ("class_names=['a', 'b']", "model '{path}': DETECTION['class_names'] holds 2 names, the model scores 80 classes"),
+    ("input_size=(400, 416)", "the model's DETECTION['input_size'] [400, 416]: height and width must be multiples "
+                              "of 32 for this model (DETECTION['stride']), found 400x416"),
+])
+def test_a_wrong_detection_dict_is_one_line_before_any_image(tmp_path, change, message):
+    """Was: a KeyError traceback after inference, a silent class name '2', and '--size None' blamed."""
+    model = tmp_path / "mine.py"
+    model.write_text("from netdsl.models import yolov3_tiny as base\nfrom netdsl.models.yolov3_tiny import "
+                     f"build_network, PROFILES\n\nDETECTION = dict(base.DETECTION, {change})\n")
+    result = run("detect", model, "--weights", WEIGHTS, IMAGES / 'dog.jpg')
+    assert_one_line_error(result, message.format(path=model))
+    assert result.stdout == ""
+
+
+def test_tensorrt_backend_without_a_gpu_says_to_use_the_reference():
+    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, IMAGES / 'dog.jpg', "--backend", "tensorrt")
+    assert_one_line_error(result, "--backend tensorrt builds and runs an engine on this machine's GPU, and it has "
+                                  "none: use --backend reference")

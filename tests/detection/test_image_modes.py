@@ -181,3 +181,23 @@ def test_every_accepted_encoding_reads_like_the_plain_picture(tmp_path, detector
         elif "gif" not in name and "palette" not in name:  # lossy: detections agree, not every pixel
             found = detector(got)
             assert {"dog", "car", "bicycle"} <= {d.class_name for d in found}, name
+
+
+@pytest.mark.parametrize("image, message", [
+    (np.ones((8, 8, 3), np.float32), "preprocess: expected a uint8 image (0-255), found float32 (values in [0, 1]? "
+                                     "pass (x * 255).round().astype(np.uint8))"),
+    (np.zeros((8, 8, 4), np.uint8), "preprocess: expected an (H, W, 3) RGB image, found shape (8, 8, 4): RGBA? drop "
+                                    "the alpha channel, x[..., :3]"),
+    (np.zeros((8, 8), np.uint8), "preprocess: expected an (H, W, 3) RGB image, found shape (8, 8): a grey image? "
+                                 "np.repeat(x[..., None], 3, axis=2)"),
+])
+def test_preprocess_refuses_what_it_would_get_wrong(image, message):
+    """Was: a [0, 1] float image divided by 255 again (no detections), RGBA -> a 4-channel blob, grey -> an einsum
+    error."""
+    from netdsl.detection.image_header import ImageError
+    from netdsl.detection.preprocess import preprocess
+    with pytest.raises(ImageError) as err:
+        preprocess(image, (32, 32))
+    assert str(err.value) == message
+    rgb = np.full((8, 8, 3), 255, np.uint8)
+    np.testing.assert_array_equal(preprocess(rgb, (32, 32)), np.ones((1, 3, 32, 32), np.float32))
