@@ -63,6 +63,7 @@ class LoweringContext:
         self.arrays: list[np.ndarray] = []
         self.dim_sources: dict[str, tuple] = {}  # runtime dimension name -> (trt input ITensor, axis)
         self._shape_cache: dict = {}
+        self._names: set[str] = set()  # TensorRT layer names given so far (TensorRT logs an error on a repeat)
 
     # -- runtime dimensions as shape tensors -----------------------------------------------------------
     def add_input(self, tensor):
@@ -143,7 +144,8 @@ class LoweringContext:
         return out
 
     def named(self, trt_layer, layer, suffix: str | None = None):
-        """Name ``trt_layer`` after the netdsl layer (``name::suffix`` for helper layers) and record it.
+        """Name ``trt_layer`` after the netdsl layer (``name::suffix`` for helper layers, ``#2``, ``#3`` ... added
+        when the name is taken: TensorRT refuses a repeated name with a logged error) and record it.
 
         Its ``metadata`` becomes the netdsl layer's name (helpers included), so
         TensorRT's layer listing names the netdsl layers each fused kernel
@@ -157,7 +159,13 @@ class LoweringContext:
             errors = self.logger.errors() if self.logger is not None else []
             raise EngineBuildError(f"{layer.name}: {self.tm.label} refused the {layer.type.name} layer"
                                    f"{' ' + suffix if suffix else ''}: {' | '.join(errors) or 'no reason logged'}")
-        trt_layer.name = layer.name if suffix is None else f"{layer.name}::{suffix}"
+        base = layer.name if suffix is None else f"{layer.name}::{suffix}"
+        name, repeat = base, 1
+        while name in self._names:  # a netdsl layer with two helpers of one kind (two floor divisions ...)
+            repeat += 1
+            name = f"{base}#{repeat}"
+        self._names.add(name)
+        trt_layer.name = name
         self.tm.set_layer_metadata(trt_layer, layer.name)
         if suffix is None:
             self.layers.append((trt_layer, layer))
