@@ -90,6 +90,13 @@ def _load_file(path: Path):
     except Exception as exc:
         sys.modules.pop(name, None)
         detail = str(exc).splitlines()[0] if str(exc) else ""
+        missing = getattr(exc, "name", None) or ""
+        if isinstance(exc, ModuleNotFoundError) and missing.startswith(package + "."):
+            sibling = missing[len(package) + 1:]
+            detail = (f"no {sibling.replace('.', '/')}.py beside {path.name} for its relative import "
+                      f"(from .{sibling} import ...)" + ("; the shipped blocks are imported as "
+                                                         "'from netdsl.models.blocks import ...'"
+                                                         if sibling == "blocks" else ""))
         raise ModelFileError(f"model file {path} failed to import at {_where(exc, path)}: "
                              f"{type(exc).__name__}: {detail}") from exc
     if not callable(getattr(module, "build_network", None)):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from netdsl import ActivationType, DataType, Network, PoolingType, Tensor
 
-from .blocks import add_linear
+from netdsl.models.blocks import add_linear
 
 PROFILES = [{"images": ((1, 1, 28, 28), (32, 1, 28, 28), (256, 1, 28, 28))}]
 

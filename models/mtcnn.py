@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from netdsl import DataType, Network, PaddingMode, PoolingType, Tensor
 
-from .blocks import add_linear
+from netdsl.models.blocks import add_linear
 
 
 def conv_prelu(net: Network, x: Tensor, channels: int, size: int, index) -> Tensor:

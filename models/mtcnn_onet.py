@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from netdsl import Network
 
-from .mtcnn import build_onet
+from netdsl.models.mtcnn import build_onet
 
 PROFILES = [{"images": ((1, 3, 48, 48), (16, 3, 48, 48), (64, 3, 48, 48))}]
 

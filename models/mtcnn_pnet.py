@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from netdsl import Network
 
-from .mtcnn import build_pnet
+from netdsl.models.mtcnn import build_pnet
 
 PROFILES = [{"images": ((1, 3, 12, 12), (1, 3, 240, 320), (4, 3, 720, 1280))}]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from netdsl import Network
 
-from .mtcnn import build_rnet
+from netdsl.models.mtcnn import build_rnet
 
 PROFILES = [{"images": ((1, 3, 24, 24), (16, 3, 24, 24), (64, 3, 24, 24))}]
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from netdsl import DataType, ElementWiseOperation, Network, Tensor
 from netdsl.graph.enums import MatrixOperation, RNNOperation
 
-from .blocks import _reshaped, add_embedding, add_linear
+from netdsl.models.blocks import _reshaped, add_embedding, add_linear
 
 VOCAB_SIZE = 465
 EMBEDDING_DIM = 100

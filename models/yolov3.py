@@ -5,6 +5,6 @@ dimensions unless fixed (``build_network(batch=1, height=..., width=...)``; H, W
 multiples of ``STRIDE``). Outputs ``boxes`` (N, R, 4) x1, y1, x2, y2 in input
 pixels and ``scores`` (N, R, 80) COCO class scores. Weights: none shipped; convert darknet's yolov3.weights with ``netdsl convert darknet``.
 """
-from .darknet_zoo import cfg_module_attributes
+from netdsl.models.darknet_zoo import cfg_module_attributes
 
 globals().update(cfg_module_attributes("yolov3.cfg"))

@@ -16,15 +16,13 @@ H/16, W/16).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from netdsl import DataType, Network, PoolingType
+from netdsl.frameworks.darknet.model import coco_names
 from netdsl.graph.shapes import require
-
-from .blocks import conv_bn_act, yolo_decode
+from netdsl.models.blocks import conv_bn_act, yolo_decode
 
 ANCHORS = [(10, 14), (23, 27), (37, 58), (81, 82), (135, 169), (344, 319)]
-CLASS_NAMES = Path(__file__).with_name("coco.names").read_text().split("\n")[:80]
+CLASS_NAMES = coco_names()
 INPUT_SIZE = (416, 416)
 STRIDE = 32  # input sizes must be multiples of it
 DETECTION = dict(input="images", boxes="boxes", scores="scores", input_size=INPUT_SIZE, stride=STRIDE,

@@ -21,8 +21,8 @@ def add_parser(sub) -> None:
     add_model_argument(p)
     p.add_argument("--weights", required=True, help="netdsl HDF5 weight store")
     p.add_argument("--target", action="append", default=None,
-                   help="TensorRT-RTX target GPU architecture, e.g. sm86 (repeatable). Default: this "
-                        "machine's GPU; required on a machine without one")
+                   help="TensorRT-RTX target GPU architecture, e.g. sm86 (repeatable, or comma-separated: "
+                        "sm86,sm89). Default: this machine's GPU; required on a machine without one")
     p.add_argument("--workspace", type=positive_int, default=None,
                    help="builder workspace limit in MiB (default 1024); same as --mem-pool-size workspace:N")
     p.add_argument("--mem-pool-size", metavar="POOL:SIZE[,...]",
@@ -93,6 +93,8 @@ def run(args) -> None:
     from ..tensorrt import save_engine
     from ..tensorrt.report import count_summary, format_table, write_report
     from .progress import build_progress
+    if args.target:  # --target sm86,sm89 as --target sm86 --target sm89
+        args.target = [t.strip() for value in args.target for t in value.split(",") if t.strip()]
     out = check_output_path(args.output)
     report_path = check_output_path(args.report) if args.report else None
     pools = parse_mem_pool_size(args.mem_pool_size) if args.mem_pool_size else {}

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cli_run import WEIGHTS, assert_one_line_error, run
+from cli_run import REPO, WEIGHTS, assert_one_line_error, run
 
 STATIC = ("--param", "batch=1", "--param", "height=416", "--param", "width=416")
 
@@ -122,3 +122,12 @@ def test_mem_pool_size_syntax_is_trtexecs():
     assert parse_mem_pool_size("workspace:0.5,tacticSharedMem:48K,tactic_dram:2G,dlaSRAM:100B") == {
         "workspace": 1 << 19, "tacticSharedMem": 48 << 10, "tactic_dram": 2 << 30, "dlaSRAM": 100}
     assert parse_mem_pool_size("workspace:0.3M") == {"workspace": int(0.3 * (1 << 20))}
+
+
+def test_comma_separated_targets_are_two_targets(tmp_path):
+    """Was: unknown target(s) ['sm86,sm89']."""
+    report = tmp_path / "r.json"
+    result = run("build", "lenet5", "--weights", REPO / "weights" / "lenet5.h5", "--target", "sm86,sm89",
+                 "-o", tmp_path / "l.engine", "--report", report)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(report.read_text())["targets"] == ["sm86", "sm89"]

@@ -333,3 +333,17 @@ def test_build_progress_bar_follows_tensorrt_phases():
     assert phases[0][:2] == ("Building engine", None) and len(phases) >= 5 and len(steps) >= 50
     drawn = terminal.buffer.getvalue()
     assert "Building engine" in drawn and "step" in drawn
+
+
+def test_a_copied_zoo_model_runs_and_a_relative_import_says_where_blocks_come_from(tmp_path):
+    """The zoo models import the shipped blocks absolutely, so a copy runs anywhere; a file that imports
+    ``from .blocks`` with no blocks.py beside it is told where the shipped ones are."""
+    copy = tmp_path / "my_yolo.py"
+    copy.write_text((REPO / "models" / "yolov3_tiny.py").read_text())
+    assert run("inspect", copy).returncode == 0
+    relative = tmp_path / "relative.py"
+    relative.write_text(copy.read_text().replace("from netdsl.models.blocks import", "from .blocks import"))
+    result = run("inspect", relative)
+    assert_one_line_error(result, f"model file {relative} failed to import at {relative}:",
+                          "ModuleNotFoundError: no blocks.py beside relative.py for its relative import (from .blocks "
+                          "import ...); the shipped blocks are imported as 'from netdsl.models.blocks import ...'")
