@@ -270,6 +270,8 @@ def _build(network, *, targets, workspace_bytes, prefer, tensorrt, progress, pro
         return serialized, None
     from .report import report_from_log
     summary = tm.builder_config_summary(config)
+    # per optimization profile, the runtime dimensions' min/opt/max ({"min": {"batch": 1, ...}, ...})
+    summary["profiles"] = [{end: dict(binding) for end, binding in profile.items()} for profile in resolved]
     summary["timing_cache"] = None if timing_cache is None else {
         "path": os.fspath(timing_cache), "used": cache_path is not None}
     built = report_from_log(ctx.logger.messages, network, tensorrt=tm.label, targets=targets, config=summary)

@@ -236,3 +236,16 @@ def test_table_and_json(yolo_reports, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
     with pytest.raises(OutputPathError):
         write_report(tmp_path / "missing" / "report.json", report)
+
+
+def test_report_records_the_optimization_profiles(rtx):
+    """Was: only -1 dimensions in the report; the profile's ranges were in the verbose log alone."""
+    from netdsl import ActivationType, Network
+    net = Network("dyn")
+    x = net.add_input("x", DataType.FLOAT, ("batch", 3, "height", 32))
+    net.mark_output(net.add_activation(x, ActivationType.RELU, name="relu").output)
+    profiles = [{"x": ((1, 3, 8, 32), (2, 3, 16, 32), (4, 3, 64, 32))}]
+    _, report = build_engine(net, targets=("sm86",), tensorrt=rtx, report=True, profiles=profiles)
+    assert report["config"]["profiles"] == [{"min": {"batch": 1, "height": 8}, "opt": {"batch": 2, "height": 16},
+                                             "max": {"batch": 4, "height": 64}}]
+    json.dumps(report)   # still one JSON document
