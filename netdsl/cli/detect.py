@@ -29,7 +29,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("detect", help="run a detector on images and print detections")
     add_model_argument(p)
     p.add_argument("--weights", required=True, help="netdsl HDF5 weight store")
-    p.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, WebP, TIFF, BMP)")
+    p.add_argument("images", nargs="+", help="image files (JPEG, PNG, GIF, WebP, TIFF, BMP) and/or directories "
+                                             "(every image directly in them, sorted by name)")
     p.add_argument("--backend", choices=("reference", "tensorrt"), default="reference",
                    help="reference (NumPy, CPU; default) or tensorrt (needs a GPU)")
     p.add_argument("--conf", type=probability, default=0.25, help="confidence threshold in [0, 1] (default 0.25)")
@@ -103,6 +104,7 @@ def run(args) -> None:
     from .progress import ItemProgress
 
     out_dir = output.check_output_dir(args.out) if args.out else None
+    args.images = image.expand_images(args.images)  # a directory: its images, sorted by name
     headers = [image.read_header(path, args.max_pixels) for path in args.images]
     names = None
     if out_dir is not None:

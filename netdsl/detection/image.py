@@ -124,3 +124,31 @@ def load_image(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
                 return to_rgb8(img)
             except ModeError as exc:
                 raise ImageError(f"{path}: {exc}") from None
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def list_images(directory) -> list:
+    """The image files (by suffix, :data:`IMAGE_SUFFIXES`) directly in ``directory``, sorted by name, as Paths.
+
+    Raises:
+        ImageError: not a directory, or no image in it.
+    """
+    from pathlib import Path
+    d = Path(directory)
+    if not d.is_dir():
+        raise ImageError(f"{directory}: not a directory of images")
+    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ImageError(f"{directory}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def expand_images(items) -> list:
+    """Image arguments as files: a directory gives its images (:func:`list_images`), a file itself."""
+    import os
+    out = []
+    for item in items:
+        out.extend(list_images(item) if os.path.isdir(item) else [item])
+    return out

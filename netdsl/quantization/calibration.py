@@ -72,7 +72,6 @@ SMOOTHING_EPS = 1e-4
 CLIP_WARNING_FRACTION = 0.01
 FORMAT = "netdsl-calibration"
 FORMAT_VERSION = 1
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 class CalibrationError(NetdslError, ValueError):
@@ -641,18 +640,17 @@ def read_calibration_cache(path) -> tuple[str, dict[str, float]]:
 # -- calibration inputs ---------------------------------------------------------------------------
 
 def list_images(directory) -> list[Path]:
-    """The image files (by suffix) directly in ``directory``, sorted by name.
+    """The image files (by suffix) directly in ``directory``, sorted by name
+    (:func:`netdsl.detection.image.list_images`).
 
     Raises:
         CalibrationError: not a directory, or no image in it.
     """
-    d = Path(directory)
-    if not d.is_dir():
-        raise CalibrationError(f"{directory}: not a directory of images")
-    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise CalibrationError(f"{directory}: no images ({', '.join(IMAGE_SUFFIXES)})")
-    return files
+    from ..detection.image import list_images as listed
+    try:
+        return listed(directory)
+    except NetdslError as exc:
+        raise CalibrationError(str(exc)) from None
 
 
 def image_feeds(paths, input_name: str, size: tuple[int, int]) -> list[dict]:

@@ -247,3 +247,20 @@ def test_tensorrt_backend_without_a_gpu_says_to_use_the_reference():
     result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, IMAGES / 'dog.jpg', "--backend", "tensorrt")
     assert_one_line_error(result, "--backend tensorrt builds and runs an engine on this machine's GPU, and it has "
                                   "none: use --backend reference")
+
+
+def test_a_directory_gives_its_images_sorted_by_name(tmp_path):
+    folder = tmp_path / "shots"
+    for name in ("giraffe.jpg", "dog.jpg"):
+        copy(IMAGES / name, folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    result = run("detect", "yolov3-tiny", "--weights", WEIGHTS, folder, "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert [d["image"] for d in found] == sorted(d["image"] for d in found)
+    assert {d["image"] for d in found} == {str(folder / "dog.jpg"), str(folder / "giraffe.jpg")}
+    alone = json.loads(run("detect", "yolov3-tiny", "--weights", WEIGHTS, folder / "dog.jpg", "--json").stdout)
+    assert [d for d in found if d["image"].endswith("dog.jpg")] == alone
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_one_line_error(run("detect", "yolov3-tiny", "--weights", WEIGHTS, empty), f"{empty}: no images (.jpg")
