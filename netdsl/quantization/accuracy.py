@@ -54,6 +54,7 @@ class Agreement:
     reference: int
     candidate: int
     min_iou: float  # the smallest IoU of a matched pair (1.0 when none)
+    kind: str = "detection"  # or "argmax": matched = positions whose argmax agrees, of reference = candidate
 
     @property
     def precision(self) -> float:
@@ -85,6 +86,10 @@ class Report:
         out = [f"{e.name}: max |err| {e.max_abs:.4g}, mean |err| {e.mean_abs:.4g}, relative RMS {e.relative_rms:.4g}"
                for e in self.errors]
         a = self.agreement
+        if a.kind == "argmax":
+            out.append(f"agreement {a.f1:.4f} (the argmax over the last axis equals fp32's at {a.matched} of "
+                       f"{a.reference} positions) on {self.samples} sample(s)")
+            return out
         out.append(f"agreement {a.f1:.4f} (precision {a.precision:.4f}, recall {a.recall:.4f}; {a.matched} of "
                    f"{a.reference} reference / {a.candidate} quantized matched, min IoU {a.min_iou:.3f}) "
                    f"on {self.samples} sample(s)")
@@ -167,7 +172,7 @@ def compare_outputs(reference: Sequence[Mapping], candidate: Sequence[Mapping], 
                     continue
                 agree += int(np.sum(a.argmax(-1) == b.argmax(-1)))
                 total += int(np.prod(a.shape[:-1]))
-        agreement = Agreement(agree, total, total, 1.0)
+        agreement = Agreement(agree, total, total, 1.0, kind="argmax")
     return Report(errors, agreement, len(reference))
 
 

@@ -98,3 +98,14 @@ def test_quantize_command_prints_the_excludes_or_says_it_took_everything(files, 
     assert out[-2] == "that is every one of the 8 quantized layers: nothing swept is quantized any more"
     assert out[-1] == ("reached agreement 1 only with every quantized layer excluded: nothing is left in int8 (try "
                        "another calibration --method, or a lower --target-agreement)")
+
+
+def test_a_classifier_report_speaks_of_argmax_not_detections(files, net):
+    """Was: 'precision ..., recall ...; ... min IoU 1.000' for a network without DETECTION."""
+    from netdsl.quantization import apply_precision, evaluate, load_calibration
+    held = [{"x": x[None]} for x in np.load(files / "held.npz")["x"]]
+    report = evaluate(net, apply_precision(net, "int8", calibration=load_calibration(files / "bad.json")), held)
+    a = report.agreement
+    assert a.kind == "argmax" and a.reference == a.candidate > 0 and a.reference % len(held) == 0
+    assert report.lines()[-1] == (f"agreement {a.f1:.4f} (the argmax over the last axis equals fp32's at "
+                                  f"{a.matched} of {a.reference} positions) on {len(held)} sample(s)")
