@@ -15,7 +15,6 @@ forward hooks, onnxruntime with every node output, OpenCV DNN
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Mapping
@@ -85,14 +84,8 @@ def load_name_map(path) -> dict[str, str]:
     Raises:
         CompareError: unreadable JSON or not an object of strings.
     """
-    try:
-        with open(os.fspath(path), encoding="utf-8") as f:
-            mapping = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise CompareError(f"name map {path} cannot be read as JSON: {exc}") from None
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
-        raise CompareError(f"name map {path} must be a JSON object mapping reference names to netdsl tensor names")
-    return mapping
+    from .files import load_str_map
+    return load_str_map(path, "name map", "reference names to netdsl tensor names", CompareError)
 
 
 def compare(network, feeds: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray],

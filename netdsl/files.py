@@ -8,11 +8,12 @@ destination is left untouched.
 
 :func:`load_array_file` reads an ``.npz`` or ``.npy`` of inputs without pickles, completely (so the
 file is closed), and :func:`savez_hint` spells the ``np.savez`` call that makes the ``.npz`` a
-command expects.
+command expects; :func:`load_str_map` reads a JSON name map.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import zipfile
@@ -123,3 +124,23 @@ def savez_hint(path, names) -> str:
     else:
         args = "**{" + ", ".join(f"{n!r}: {value}" for n in names) + "}"
     return f"np.savez({target!r}, {args})"
+
+
+def load_str_map(path, what: str, meaning: str, error=NetdslError) -> dict[str, str]:
+    """A JSON file holding one object of str -> str (a name map), as a dict.
+
+    Args:
+        path: the file. what: how messages name it (``"name map"``, ``"--map"``).
+        meaning: what its keys and values are, for the message (``"reference names to netdsl tensor names"``).
+        error: the NetdslError subclass to raise.
+    Raises:
+        ``error``: an unreadable file or JSON, or not an object of str -> str (one line naming the file).
+    """
+    try:
+        with open(os.fspath(path), encoding="utf-8") as f:
+            mapping = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise error(f"{what} {path} cannot be read as JSON: {exc}") from None
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise error(f"{what} {path} must be a JSON object mapping {meaning}")
+    return mapping

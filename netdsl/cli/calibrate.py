@@ -25,16 +25,13 @@ def add_inputs_arguments(p) -> None:
 
 def feeds_from_args(args, module, net) -> list:
     """The feeds ``--images`` / ``--inputs`` name, preprocessed for ``net``."""
-    from pathlib import Path
-
+    from ..detection.image import expand_images
     from ..graph.errors import NetdslError
-    from ..quantization.calibration import image_feeds, list_images, npz_feeds
+    from ..quantization.calibration import image_feeds, npz_feeds
     from .common import input_size
     if args.inputs:
         return npz_feeds(args.inputs, net)
-    paths = []
-    for item in args.images:
-        paths.extend(list_images(item) if Path(item).is_dir() else [Path(item)])
+    paths = expand_images(args.images)
     spec = getattr(module, "DETECTION", None)
     if spec is not None:
         name, size = spec["input"], input_size(args.size, spec, net)

@@ -52,26 +52,13 @@ def run(args) -> None:
           f"{summary['floats']:,} floats (darknet {'.'.join(map(str, summary['version']))}, md5 {summary['md5']})")
 
 
-def _scope_map(path) -> dict[str, str]:
-    """``--map``: a JSON object of str -> str."""
-    import json
-
-    from ..graph.errors import NetdslError
-    try:
-        with open(path, encoding="utf-8") as f:
-            mapping = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise NetdslError(f"--map {path} cannot be read as JSON: {exc}") from None
-    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
-        raise NetdslError(f"--map {path} must be a JSON object mapping netdsl scopes to source module paths")
-    return mapping
-
-
 def run_framework(args) -> None:
-    from ..files import check_output_path
+    from ..files import check_output_path, load_str_map
     from .common import load_network
     out = check_output_path(args.output)
-    mapping = _scope_map(args.map) if args.map else None
+    mapping = None
+    if args.map:
+        mapping = load_str_map(args.map, "--map", "netdsl scopes to source module paths or node names")
     _, net = load_network(args.model, params=args.param)
     if args.format == "torch":
         from ..frameworks.torch_import import convert_torch

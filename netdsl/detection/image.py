@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -135,7 +136,6 @@ def list_images(directory) -> list:
     Raises:
         ImageError: not a directory, or no image in it.
     """
-    from pathlib import Path
     d = Path(directory)
     if not d.is_dir():
         raise ImageError(f"{directory}: not a directory of images")
@@ -146,8 +146,11 @@ def list_images(directory) -> list:
 
 
 def expand_images(items) -> list:
-    """Image arguments as files: a directory gives its images (:func:`list_images`), a file itself."""
-    import os
+    """Image arguments as files: a directory gives its images (:func:`list_images`), a file itself.
+
+    Raises:
+        ImageError: as :func:`list_images`, for a directory without images.
+    """
     out = []
     for item in items:
         out.extend(list_images(item) if os.path.isdir(item) else [item])

@@ -225,7 +225,32 @@ class DerivedWeights:
         return f"DerivedWeights({self.name!r}, {self.shape}, from {[s.name for s in self.sources]})"
 
 
-class Layer:
+class _InputsOutputs:
+    """TensorRT's accessors over ``inputs`` and ``outputs``, for Layer (ILayer) and Network (INetworkDefinition):
+    ``num_inputs``, ``num_outputs``, ``get_input(i)``, ``get_output(i)`` (IndexError past the end)."""
+
+    __slots__ = ()
+
+    @property
+    def num_inputs(self) -> int:
+        """Number of inputs (a layer's, or the network's in the order added)."""
+        return len(self.inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        """Number of outputs (a layer's, or the network's marked outputs in the order marked)."""
+        return len(self.outputs)
+
+    def get_input(self, index: int) -> Tensor:
+        """Input ``index``."""
+        return self.inputs[index]
+
+    def get_output(self, index: int) -> Tensor:
+        """Output ``index``."""
+        return self.outputs[index]
+
+
+class Layer(_InputsOutputs):
     """One layer of a Network, as TensorRT's ILayer.
 
     Attributes are read-only and carry TensorRT's names (``stride_nd``,
@@ -261,20 +286,6 @@ class Layer:
                                  f"netdsl name itself (docs/build_report.md)")
         raise AttributeError(f"{self.type.name} layer {self.name!r} has no attribute {key!r} to set; its "
                              f"attributes: {', '.join(attrs) or 'none'}")
-
-    @property
-    def num_inputs(self) -> int:
-        return len(self.inputs)
-
-    @property
-    def num_outputs(self) -> int:
-        return len(self.outputs)
-
-    def get_input(self, index: int) -> Tensor:
-        return self.inputs[index]
-
-    def get_output(self, index: int) -> Tensor:
-        return self.outputs[index]
 
     @property
     def output(self) -> Tensor:
@@ -321,7 +332,7 @@ def _listing(items, sep: str) -> str:
     return f"{sep.join(items[:_LISTED])}{sep}... and {len(items) - _LISTED} more"
 
 
-class Network:
+class Network(_InputsOutputs):
     """A network definition, as TensorRT's INetworkDefinition.
 
     Layers are added with ``add_*`` methods named as TensorRT's (see
@@ -482,24 +493,6 @@ class Network:
 
     def get_layer(self, index: int) -> Layer:
         return self.layers[index]
-
-    @property
-    def num_inputs(self) -> int:
-        """Number of network inputs (TensorRT's ``INetworkDefinition.num_inputs``)."""
-        return len(self.inputs)
-
-    @property
-    def num_outputs(self) -> int:
-        """Number of marked outputs (TensorRT's ``num_outputs``)."""
-        return len(self.outputs)
-
-    def get_input(self, index: int) -> Tensor:
-        """Network input ``index``, in the order added (TensorRT's ``get_input``)."""
-        return self.inputs[index]
-
-    def get_output(self, index: int) -> Tensor:
-        """Marked output ``index``, in the order marked (TensorRT's ``get_output``)."""
-        return self.outputs[index]
 
     def has_layer(self, name: str) -> bool:
         """Whether a layer with this scoped name exists."""

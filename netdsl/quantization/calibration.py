@@ -219,19 +219,24 @@ def feed_list(network, feeds, what: str = "calibrate", error=None) -> list:
     if isinstance(feeds, Mapping):
         return [feeds]
     if isinstance(feeds, np.ndarray) or isinstance(feeds, (str, bytes)) or not hasattr(feeds, "__iter__"):
-        found = (f"a numpy.ndarray {feeds.shape} {feeds.dtype.name}" if isinstance(feeds, np.ndarray)
-                 else f"a {type(feeds).__name__}")
+        found = _described(feeds)
         raise error(f"{what}: feeds must be mappings input name -> array, one per sample or batch, e.g. "
                     f"[{one}] or [{one.replace(': x', ': x[i:i + 32]')} for i in range(0, len(x), 32)]; "
                     f"found {found}")
     out = list(feeds)
     for k, feed in enumerate(out):
         if not isinstance(feed, Mapping):
-            found = (f"a numpy.ndarray {feed.shape} {feed.dtype.name}" if isinstance(feed, np.ndarray)
-                     else f"a {type(feed).__name__}")
+            found = _described(feed)
             raise error(f"{what}: feed {k} is {found}; each feed must be a mapping input name -> array, "
                         f"e.g. {one}")
     return out
+
+
+def _described(value) -> str:
+    """``a numpy.ndarray (4, 3) float32`` or ``a list``, for messages."""
+    if isinstance(value, np.ndarray):
+        return f"a numpy.ndarray {value.shape} {value.dtype.name}"
+    return f"a {type(value).__name__}"
 
 
 def collect_histograms(network, feeds: Iterable[Mapping[str, np.ndarray]], tensors=None, *,

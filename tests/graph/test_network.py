@@ -153,7 +153,7 @@ def test_setting_a_layer_attribute_says_what_to_do():
         act.foo = 1
     assert str(err.value) == ("ACTIVATION layer 'leaky' has no attribute 'foo' to set; its attributes: "
                               "activation_type, alpha, beta")
-    assert act.alpha == np.float32(0.01) or act.alpha == 0.01   # TensorRT's default, untouched
+    assert act.alpha == 0.01   # TensorRT's default, untouched
 
 
 def test_tensorrt_network_accessors_and_tensorrt_datatypes():
