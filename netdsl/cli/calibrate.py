@@ -28,11 +28,11 @@ def feeds_from_args(args, module, net) -> list:
     from ..detection.image import expand_images
     from ..graph.errors import NetdslError
     from ..quantization.calibration import image_feeds, npz_feeds
-    from .common import input_size
+    from .common import checked_detection, input_size
+    spec = checked_detection(args.model, module, net, images=not args.inputs)
     if args.inputs:
         return npz_feeds(args.inputs, net)
     paths = expand_images(args.images)
-    spec = getattr(module, "DETECTION", None)
     if spec is not None:
         name, size = spec["input"], input_size(args.size, spec, net)
     else:

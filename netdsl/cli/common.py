@@ -239,6 +239,38 @@ def add_shape_arguments(parser) -> None:
                                                    f"(e.g. images:1x3x320x320); comma-separated for several inputs")
 
 
+def checked_detection(model, module, net, images: bool = True) -> dict | None:
+    """The model module's ``DETECTION`` (None when it defines none), checked against its network before any
+    input is read (``detect``, ``calibrate``, ``quantize``): the tensors it names exist, ``class_names`` (if
+    given) has one name per class, and with ``images`` (the command feeds image files, as RGB) the input takes
+    3-channel NCHW images.
+
+    Raises:
+        NetdslError: naming the key, the value and what the network has.
+    """
+    from ..graph.errors import NetdslError
+    spec = getattr(module, "DETECTION", None)
+    if spec is None:
+        return None
+    for key in ("input", "boxes", "scores"):
+        if key not in spec:
+            raise NetdslError(f"model {model!r}: DETECTION has no {key!r} (docs/model_files.md lists its keys)")
+        try:
+            net.tensor(spec[key])
+        except KeyError as exc:
+            raise NetdslError(f"model {model!r}: DETECTION[{key!r}]: {exc.args[0]}") from None
+    image = net.tensor(spec["input"])
+    if images and (image.ndim != 4 or image.shape[1] != 3):
+        raise NetdslError(f"model {model!r}: the commands feed RGB images as (N, 3, H, W); DETECTION['input'] "
+                          f"{image.name!r} is {tuple(image.shape)} (a grayscale model: take 3 channels and reduce "
+                          f"them in the graph, e.g. a 1x1 convolution with a constant kernel)")
+    names, classes = spec.get("class_names"), net.tensor(spec["scores"]).shape[-1]
+    if names is not None and isinstance(classes, int) and len(names) != classes:
+        raise NetdslError(f"model {model!r}: DETECTION['class_names'] holds {len(names)} names, the model scores "
+                          f"{classes} classes")
+    return spec
+
+
 def input_size(text: str | None, spec: dict, network) -> tuple[int, int]:
     """The detector input (height, width) from ``--size`` (``608`` or ``608x416``), else ``DETECTION["input_size"]``.
 

@@ -21,7 +21,8 @@ import contextlib
 import json
 import sys
 
-from .common import add_model_argument, add_param_argument, input_size, load_network, positive_int, probability
+from .common import (add_model_argument, add_param_argument, checked_detection, input_size, load_network,
+                     positive_int, probability)
 
 
 def add_parser(sub) -> None:
@@ -65,29 +66,6 @@ def _runner(backend: str, net, input_name: str, size):
     return EngineRunner(build_engine(net, profiles=profiles))
 
 
-def _check_detection(model, spec, net) -> None:
-    """The model's ``DETECTION`` against its network, before any image is read: the tensors it names exist, its
-    input takes 3-channel NCHW images (what ``detect`` feeds), and ``class_names`` (if given) has one name per
-    class. Raises NetdslError naming the key, the value and what the network has."""
-    from ..graph.errors import NetdslError
-    for key in ("input", "boxes", "scores"):
-        if key not in spec:
-            raise NetdslError(f"model {model!r}: DETECTION has no {key!r} (docs/model_files.md lists its keys)")
-        try:
-            net.tensor(spec[key])
-        except KeyError as exc:
-            raise NetdslError(f"model {model!r}: DETECTION[{key!r}]: {exc.args[0]}") from None
-    image = net.tensor(spec["input"])
-    if image.ndim != 4 or image.shape[1] != 3:
-        raise NetdslError(f"model {model!r}: detect feeds RGB images as (N, 3, H, W); DETECTION['input'] "
-                          f"{image.name!r} is {tuple(image.shape)} (a grayscale model: take 3 channels and reduce "
-                          f"them in the graph, e.g. a 1x1 convolution with a constant kernel)")
-    names, classes = spec.get("class_names"), net.tensor(spec["scores"]).shape[-1]
-    if names is not None and isinstance(classes, int) and len(names) != classes:
-        raise NetdslError(f"model {model!r}: DETECTION['class_names'] holds {len(names)} names, the model scores "
-                          f"{classes} classes")
-
-
 def _text(path, found) -> str:
     lines = [f"{path}: {len(found)} object{'' if len(found) == 1 else 's'}"]
     for d in found:
@@ -117,10 +95,9 @@ def run(args) -> None:
         from ..frameworks.darknet.model import read_names
         class_names = read_names(args.names)
     module, net = load_network(args.model, args.weights, args.param, class_names)
-    spec = getattr(module, "DETECTION", None)
+    spec = checked_detection(args.model, module, net)
     if spec is None:
         raise NetdslError(f"model {args.model!r} is not a detector (it defines no DETECTION)")
-    _check_detection(args.model, spec, net)
     if class_names is not None:
         classes = net.tensor(spec["scores"]).shape[-1]
         if len(class_names) != classes:

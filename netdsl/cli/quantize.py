@@ -45,7 +45,7 @@ def run(args) -> None:
     calibration = load_calibration(args.calibration) if args.calibration else None
     module, net = load_network(args.model, args.weights, args.param)
     feeds = feeds_from_args(args, module, net)
-    detection = getattr(module, "DETECTION", None)
+    detection = getattr(module, "DETECTION", None)  # checked by feeds_from_args (common.checked_detection)
     quantized = apply_precision(net, args.precision, calibration=calibration, exclude=tuple(args.exclude),
                                 target=args.target)
     report = evaluate(net, quantized, feeds, detection, conf=args.conf, nms=args.nms)

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from cli_run import assert_one_line_error, run
+from cli_run import DATA, WEIGHTS, assert_one_line_error, run
 
 MODEL = '''
 from netdsl import DataType, Network
@@ -74,3 +74,15 @@ def test_a_dtype_other_than_the_inputs_is_one_line(files, tmp_path):
     result = run("quantize", files / "one_conv.py", "--weights", files / "w.h5", "--precision", "fp16",
                  "--inputs", tmp_path / "u8.npy")
     assert_one_line_error(result, f"{tmp_path / 'u8.npy'}: input 'x': expected dtype float32, found uint8")
+
+
+def test_a_wrong_detection_dict_is_one_line_in_calibrate_too(tmp_path):
+    """calibrate --images reads DETECTION['input']: a missing name was a KeyError traceback."""
+    model = tmp_path / "mine.py"
+    model.write_text("from netdsl.models import yolov3_tiny as base\nfrom netdsl.models.yolov3_tiny import "
+                     "build_network, PROFILES\n\nDETECTION = dict(base.DETECTION, input='image')\n")
+    result = run("calibrate", model, "--weights", WEIGHTS, "--images", DATA / "darknet" / "images" / "dog.jpg",
+                 "-o", tmp_path / "c.json")
+    assert_one_line_error(result, f"model '{model}': DETECTION['input']: network 'yolov3-tiny' has no tensor "
+                                  "'image' (did you mean 'images'?)")
+    assert not (tmp_path / "c.json").exists()
